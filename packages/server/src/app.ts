@@ -1,0 +1,126 @@
+/**
+ * The composition root: configuration in, a running Parley out. Picks the storage engine, builds
+ * the services, and registers every HTTP plugin and route explicitly, in one readable place.
+ */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { DestinationStream, Logger } from 'pino'
+import { type AdminKeySetup, setUpAdminKey } from './auth/admin-key.js'
+import { KeyVerifier } from './auth/api-keys.js'
+import { LastUsedTracker } from './auth/last-used.js'
+import { Invalidations } from './cluster/invalidations.js'
+import type { Config } from './config.js'
+import { registerOpenApi } from './docs/openapi.js'
+import { registerAuthentication } from './http/authenticate.js'
+import { RequestLogController, createLogger } from './http/logger.js'
+import { clientErrorHandler, registerProblemHandling } from './http/problem.js'
+import { requestIdOf } from './http/request-id.js'
+import { validatorCompiler } from './http/validation.js'
+import { keyRoutes } from './keys/routes.js'
+import { KeyService } from './keys/service.js'
+import { KeyStore } from './keys/store.js'
+import { meRoutes } from './me/routes.js'
+import { type Store, openStore } from './storage/database.js'
+import { migrate } from './storage/migrate.js'
+import { systemRoutes } from './system/routes.js'
+import { tenantRoutes } from './tenants/routes.js'
+import { TenantService } from './tenants/service.js'
+import { TenantStore } from './tenants/store.js'
+
+export interface ParleyOptions {
+  /** Where log lines go (default: stdout). Tests pass a capture stream. */
+  logDestination?: DestinationStream
+}
+
+export interface Parley {
+  app: FastifyInstance
+  store: Store
+  logger: Logger
+  adminKey: AdminKeySetup
+  services: Services
+  /** Write buffered counters (lastUsedAt, usage) now. */
+  flush(): Promise<void>
+  /** Stop accepting, flush, close storage. */
+  close(): Promise<void>
+}
+
+export interface Services {
+  keys: KeyService
+  tenants: TenantService
+  verifier: KeyVerifier
+  invalidations: Invalidations
+}
+
+export async function createParley(config: Readonly<Config>, options: ParleyOptions = {}): Promise<Parley> {
+  const logger = createLogger(config.logLevel, config.adminKey ? [config.adminKey] : [], options.logDestination)
+  const store = await openStore(config.storage)
+  await migrate(store)
+  const adminKey = await setUpAdminKey(store.db, config.adminKey)
+
+  const invalidations = new Invalidations()
+  const keyStore = new KeyStore(store.db)
+  const tenantStore = new TenantStore(store.db)
+  const verifier = new KeyVerifier(keyStore, tenantStore, { ttlMs: config.keyCacheTtlMs, maxEntries: config.keyCacheMaxEntries })
+  invalidations.on((change) => {
+    if (change.type === 'key') verifier.invalidateKey(change.hash)
+    if (change.type === 'tenant') verifier.invalidateTenant(change.tenantId)
+  })
+  const lastUsed = new LastUsedTracker(keyStore)
+  const keys = new KeyService(keyStore, config.plans, invalidations, lastUsed)
+  const tenants = new TenantService(store.db, tenantStore, keys, Object.keys(config.plans), invalidations)
+  const services: Services = { keys, tenants, verifier, invalidations }
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new RequestLogController(),
+    genReqId: requestIdOf,
+    requestIdHeader: false,
+    bodyLimit: 1024 * 1024,
+    clientErrorHandler: clientErrorHandler(config.publicUrl),
+    // A hop count is supported by Fastify (proxy-addr) even though its types only list strings.
+    trustProxy: config.trustProxy as boolean,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.setValidatorCompiler(validatorCompiler())
+  app.removeContentTypeParser('text/plain')
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  registerProblemHandling(app, config.publicUrl)
+  registerAuthentication(app, {
+    keys: verifier,
+    adminKeyHash: adminKey.hash,
+    sessions: null,
+    onSuccess: (_request, caller) => {
+      if ((caller.kind === 'secret' || caller.kind === 'publishable') && caller.key) lastUsed.note(caller.key.id)
+    },
+  })
+  await registerOpenApi(app, config.publicUrl)
+
+  await app.register(systemRoutes, { readiness: [{ name: 'storage', check: store.ping }] })
+  await app.register(tenantRoutes, { tenants })
+  await app.register(keyRoutes, { keys })
+  await app.register(meRoutes)
+  await app.ready()
+
+  const flush = async () => {
+    await lastUsed.flush()
+  }
+  const timer = setInterval(() => {
+    flush().catch((error) => logger.warn({ err: error }, 'flush failed; will retry'))
+  }, config.flushIntervalMs)
+  timer.unref()
+
+  let closing: Promise<void> | null = null
+  const close = () =>
+    (closing ??= (async () => {
+      clearInterval(timer)
+      await app.close()
+      await flush().catch((error) => logger.error({ err: error }, 'final flush failed'))
+      await store.close()
+    })())
+
+  return { app, store, logger, adminKey, services, flush, close }
+}

@@ -1,0 +1,44 @@
+/** A dependency-free HTML rendering of the OpenAPI document: one section per tag, one card per route. */
+
+interface Operation {
+  summary?: string
+  tags?: string[]
+  parameters?: { name: string; in: string; required?: boolean; schema?: unknown }[]
+  requestBody?: { content?: Record<string, { schema?: unknown }> }
+  responses?: Record<string, { description?: string }>
+}
+
+interface Document {
+  info: { title: string; description?: string }
+  paths: Record<string, Record<string, Operation>>
+}
+
+const escape = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+
+export function renderReference(doc: Document): string {
+  const byTag = new Map<string, string[]>()
+  for (const [path, methods] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(methods)) {
+      const tag = op.tags?.[0] ?? 'Other'
+      const params = (op.parameters ?? []).map((p) => `<li><code>${escape(p.name)}</code> (${p.in}${p.required ? ', required' : ''})</li>`)
+      const body = op.requestBody?.content?.['application/json']?.schema
+      const statuses = Object.keys(op.responses ?? {}).map((s) => `<code>${s}</code>`).join(' ')
+      const card = `<section class="op"><h3><span class="m ${method}">${method.toUpperCase()}</span> <code>${escape(path)}</code></h3>
+<p>${escape(op.summary ?? '')}</p>${params.length ? `<ul>${params.join('')}</ul>` : ''}
+${body ? `<details><summary>Request body</summary><pre>${escape(JSON.stringify(body, null, 2))}</pre></details>` : ''}
+<p class="st">Responses: ${statuses}</p></section>`
+      byTag.set(tag, [...(byTag.get(tag) ?? []), card])
+    }
+  }
+  const nav = [...byTag.keys()].map((t) => `<a href="#${escape(t)}">${escape(t)}</a>`).join(' · ')
+  const sections = [...byTag].map(([tag, cards]) => `<h2 id="${escape(tag)}">${escape(tag)}</h2>${cards.join('')}`).join('')
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(doc.info.title)} reference</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:960px;margin:2rem auto;padding:0 1rem;color:#1d2330}
+.op{border:1px solid #dde1ea;border-radius:8px;padding:.5rem 1rem;margin:.75rem 0}h3{margin:.25rem 0;font-size:1rem}
+.m{display:inline-block;min-width:4.5em;font-weight:700}.get{color:#0a7}.post{color:#06c}.patch{color:#a60}.put{color:#a60}.delete{color:#c22}
+pre{background:#f6f7fa;padding:.5rem;overflow:auto;font-size:12px}.st{color:#556}</style></head>
+<body><h1>${escape(doc.info.title)}</h1><p>${escape(doc.info.description ?? '')}</p>
+<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). ${nav}</p>${sections}</body></html>`
+}

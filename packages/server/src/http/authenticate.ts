@@ -1,0 +1,160 @@
+/**
+ * The auth layer: turns the credential on a request into a Caller, then checks the route's policy
+ * (caller kind, scope, origin, tenant header). Runs before body validation so an unauthenticated
+ * client learns nothing about a route's schema.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { isAdminKey } from '../auth/admin-key.js'
+import type { KeyVerifier } from '../auth/api-keys.js'
+import type { Caller, SecretCaller, SessionCaller } from '../auth/caller.js'
+import { hasKeyPrefix } from '../auth/key-format.js'
+import { hasScope } from '../auth/scopes.js'
+import { ApiError } from '../errors.js'
+import { sha256Hex } from '../lib/crypto.js'
+import type { AuthPolicy } from './types.js'
+
+export interface SessionVerifier {
+  /** Resolves to the session caller or throws a 401 (invalid_token, token_expired, token_revoked). */
+  verify(token: string): Promise<SessionCaller>
+}
+
+export interface AuthDeps {
+  keys: KeyVerifier
+  adminKeyHash: string
+  sessions: SessionVerifier | null
+  /** Called for every failed authentication (per-IP throttling, metrics). */
+  onFailure?: (request: FastifyRequest, error: ApiError) => void
+  /** Called for every authenticated request (usage, lastUsedAt, rate limits). */
+  onSuccess?: (request: FastifyRequest, caller: Caller) => Promise<void> | void
+}
+
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
+const BEARER = /^Bearer +([^\s]+) *$/i
+
+export function registerAuthentication(app: FastifyInstance, deps: AuthDeps): void {
+  app.decorateRequest('caller', null)
+  app.addHook('preValidation', async (request) => {
+    const policy = request.routeOptions.config.auth
+    if (!policy) return
+    try {
+      request.caller = await authenticate(request, policy, deps)
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) deps.onFailure?.(request, error)
+      throw error
+    }
+    await deps.onSuccess?.(request, request.caller)
+  })
+}
+
+async function authenticate(request: FastifyRequest, policy: AuthPolicy, deps: AuthDeps): Promise<Caller> {
+  const credential = credentialOf(request, policy)
+  if (credential === null) {
+    throw new ApiError('authentication_required', 'Header x-api-key not found (or send Authorization: Bearer <credential>)', {
+      headers: { 'www-authenticate': 'Bearer realm="parley"' },
+    })
+  }
+  if (isAdminKey(sha256Hex(credential), deps.adminKeyHash)) return adminCaller(request, policy, deps)
+
+  let caller: Caller
+  if (hasKeyPrefix(credential)) {
+    const { key, tenant } = await withChallenge(deps.keys.verify(credential))
+    caller =
+      key.type === 'secret'
+        ? { kind: 'secret', tenant, environment: key.environment, key, scopes: key.scopes, isAdmin: false }
+        : { kind: 'publishable', tenant, environment: key.environment, key }
+  } else if (JWT_SHAPE.test(credential) && deps.sessions) {
+    caller = await withChallenge(deps.sessions.verify(credential), 'error="invalid_token"')
+  } else if (JWT_SHAPE.test(credential)) {
+    throw challenge(new ApiError('invalid_token', 'Invalid session token'), 'error="invalid_token"')
+  } else {
+    throw challenge(new ApiError('invalid_api_key', 'Invalid API credentials'))
+  }
+
+  const claimed = header(request, 'x-tenant-id') ?? header(request, 'x-sender-id')
+  if (claimed !== undefined && claimed !== caller.tenant.id) {
+    throw challenge(new ApiError('tenant_mismatch', 'API key does not match tenant'))
+  }
+  if (caller.tenant.suspended) throw new ApiError('forbidden', 'This tenant is suspended')
+  checkPolicy(request, caller, policy)
+  return caller
+}
+
+/** Where the route's policy admits the caller's kind, scope and origin; throws otherwise. */
+function checkPolicy(request: FastifyRequest, caller: Exclude<Caller, { kind: 'admin' }>, policy: AuthPolicy): void {
+  if (!policy.callers.includes(caller.kind)) {
+    if (caller.kind === 'session') throw new ApiError('forbidden', 'Session tokens cannot call this endpoint')
+    if (policy.callers.length === 1 && policy.callers[0] === 'admin') {
+      throw new ApiError('forbidden', 'This endpoint needs the admin key')
+    }
+    throw new ApiError('key_type_not_allowed', `A ${caller.kind} key cannot call this endpoint`)
+  }
+  if (caller.kind === 'publishable') {
+    const allowed = caller.key.allowedOrigins
+    if (allowed && allowed.length > 0 && !allowed.includes(header(request, 'origin') ?? '')) {
+      throw new ApiError('origin_not_allowed', 'This publishable key is not allowed from this origin')
+    }
+  } else if (policy.scope && !hasScope(caller.scopes, policy.scope)) {
+    throw new ApiError('insufficient_scope', `Missing scope ${policy.scope}`, {
+      headers: { 'www-authenticate': `Bearer error="insufficient_scope", scope="${policy.scope}"` },
+    })
+  }
+}
+
+/** The admin key: operator routes as itself, tenant routes as an unscoped secret key. */
+async function adminCaller(request: FastifyRequest, policy: AuthPolicy, deps: AuthDeps): Promise<Caller> {
+  if (policy.callers.includes('admin')) return { kind: 'admin' }
+  if (!policy.callers.includes('secret')) {
+    throw new ApiError('key_type_not_allowed', 'The admin key cannot call this endpoint')
+  }
+  const tenantId = header(request, 'x-tenant-id') ?? header(request, 'x-sender-id')
+  const environment = header(request, 'x-environment')
+  if (tenantId === undefined || (environment !== 'live' && environment !== 'test')) {
+    throw new ApiError('invalid_request', 'The admin key acts on a tenant with x-tenant-id and x-environment: live|test')
+  }
+  const tenant = await deps.keys.tenant(tenantId)
+  if (!tenant || tenant.deletedAt !== null) throw new ApiError('not_found', 'Tenant not found')
+  const caller: SecretCaller = { kind: 'secret', tenant, environment, key: null, scopes: [], isAdmin: true }
+  return caller
+}
+
+/** The credential from x-api-key or Authorization (or `apiKey` in the body where pk_ is allowed). */
+function credentialOf(request: FastifyRequest, policy: AuthPolicy): string | null {
+  const apiKey = header(request, 'x-api-key')
+  const authorization = header(request, 'authorization')
+  let bearer: string | undefined
+  if (authorization !== undefined) {
+    const match = BEARER.exec(authorization)
+    if (!match) throw new ApiError('invalid_request', 'Authorization must be "Bearer <credential>"')
+    bearer = match[1]
+  }
+  if (apiKey !== undefined && bearer !== undefined && apiKey !== bearer) {
+    throw new ApiError('invalid_request', 'x-api-key and Authorization carry different credentials')
+  }
+  const fromHeaders = bearer ?? apiKey
+  if (fromHeaders !== undefined) return fromHeaders
+  const body = request.body as { apiKey?: unknown } | undefined
+  if (policy.callers.includes('publishable') && typeof body?.apiKey === 'string' && body.apiKey.startsWith('pk_')) {
+    return body.apiKey
+  }
+  return null
+}
+
+/** A single-valued header, or undefined when absent or empty; repeated headers are a 400. */
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name]
+  if (Array.isArray(value)) throw new ApiError('invalid_request', `Header ${name} must appear once`)
+  return value === undefined || value === '' ? undefined : value
+}
+
+function challenge(error: ApiError, params?: string): ApiError {
+  const value = params ? `Bearer realm="parley", ${params}` : 'Bearer realm="parley"'
+  return new ApiError(error.code, error.message, { headers: { 'www-authenticate': value } })
+}
+
+async function withChallenge<T>(promise: Promise<T>, params?: string): Promise<T> {
+  try {
+    return await promise
+  } catch (error) {
+    throw error instanceof ApiError && error.status === 401 ? challenge(error, params) : error
+  }
+}

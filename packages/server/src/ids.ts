@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto'
+
+/** Every server-generated id prefix, in one place (API.md §0.5). */
+export const ID_PREFIX = {
+  tenant: 'ten_',
+  key: 'key_',
+  conversation: 'conv_',
+  message: 'msg_',
+  webhook: 'whk_',
+  event: 'evt_',
+  delivery: 'dlv_',
+  visitor: 'vis_',
+  request: 'req_',
+  connection: 'conn_',
+} as const
+
+export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+
+/** Uniform random base62 string (rejection sampling keeps every character equally likely). */
+export function randomBase62(length: number): string {
+  let out = ''
+  while (out.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < 248) out += BASE62[byte % 62] // 248 = 4 × 62: larger bytes would bias the result
+      if (out.length === length) break
+    }
+  }
+  return out
+}
+
+/** `prefix` + 22 base62 characters: about 131 bits of randomness. */
+export function newId(kind: keyof typeof ID_PREFIX): string {
+  return ID_PREFIX[kind] + randomBase62(22)
+}
+
+/** Tenant-chosen ids (users, optionally conversations): 1–128 of [A-Za-z0-9_.@:-]. */
+export const EXTERNAL_ID_PATTERN = '^[A-Za-z0-9_.@:-]{1,128}$'

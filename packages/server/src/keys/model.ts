@@ -1,0 +1,77 @@
+import type { Selectable } from 'kysely'
+import type { Environment, KeyType } from '../auth/key-format.js'
+import { fromJson } from '../lib/json.js'
+import { isPast } from '../lib/time.js'
+import type { ApiKeysTable } from '../storage/schema.js'
+import type { RateLimit } from '../tenants/model.js'
+
+export interface KeyRecord {
+  id: string
+  tenantId: string
+  environment: Environment
+  type: KeyType
+  name: string
+  keyHash: string
+  display: string
+  scopes: string[]
+  allowedOrigins: string[] | null
+  rateLimit: RateLimit | null
+  metadata: Record<string, unknown> | null
+  createdAt: string
+  updatedAt: string
+  expiresAt: string | null
+  revokedAt: string | null
+  lastUsedAt: string | null
+  rolledTo: string | null
+  visitorTtlSeconds: number | null
+}
+
+export type KeyStatus = 'active' | 'revoked' | 'expired'
+
+export function keyStatus(key: KeyRecord, now = Date.now()): KeyStatus {
+  if (key.revokedAt) return 'revoked'
+  if (isPast(key.expiresAt, now)) return 'expired'
+  return 'active'
+}
+
+export function keyFromRow(row: Selectable<ApiKeysTable>): KeyRecord {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    environment: row.environment,
+    type: row.type,
+    name: row.name,
+    keyHash: row.key_hash,
+    display: row.display,
+    scopes: fromJson<string[]>(row.scopes) ?? [],
+    allowedOrigins: fromJson<string[]>(row.allowed_origins),
+    rateLimit: fromJson<RateLimit>(row.rate_limit),
+    metadata: fromJson<Record<string, unknown>>(row.metadata),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    lastUsedAt: row.last_used_at,
+    rolledTo: row.rolled_to,
+    visitorTtlSeconds: row.visitor_ttl_seconds,
+  }
+}
+
+/** The public face of a key: never its plaintext or hash. */
+export function keyView(key: KeyRecord, lastUsedAt = key.lastUsedAt) {
+  return {
+    id: key.id,
+    name: key.name,
+    type: key.type,
+    environment: key.environment,
+    display: key.display,
+    scopes: key.scopes,
+    status: keyStatus(key),
+    createdAt: key.createdAt,
+    lastUsedAt,
+    expiresAt: key.expiresAt,
+    allowedOrigins: key.allowedOrigins,
+    rateLimit: key.rateLimit,
+    metadata: key.metadata,
+  }
+}

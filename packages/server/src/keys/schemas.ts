@@ -1,0 +1,23 @@
+import { Type } from '@fastify/type-provider-typebox'
+import { Metadata, Nullable, RateLimitSchema, Timestamp } from '../http/schemas.js'
+
+export const KeySchema = Type.Object({
+  id: Type.String({ examples: ['key_3kTq9w2XbZ7yV1mN8pLr4a'] }),
+  name: Type.String(),
+  type: Type.Union([Type.Literal('secret'), Type.Literal('publishable')]),
+  environment: Type.Union([Type.Literal('live'), Type.Literal('test')]),
+  display: Type.String({ examples: ['sk_live_Ab3x…9fQ2'] }),
+  scopes: Type.Array(Type.String()),
+  status: Type.Union([Type.Literal('active'), Type.Literal('revoked'), Type.Literal('expired')]),
+  createdAt: Timestamp,
+  lastUsedAt: Nullable(Timestamp),
+  expiresAt: Nullable(Timestamp),
+  allowedOrigins: Nullable(Type.Array(Type.String())),
+  rateLimit: Nullable(RateLimitSchema),
+  metadata: Nullable(Metadata),
+})
+
+export const keySchemaWithSecret = Type.Composite([
+  KeySchema,
+  Type.Object({ key: Type.String({ description: 'The plaintext key. Shown once; store it now.' }) }),
+])

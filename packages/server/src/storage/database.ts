@@ -1,0 +1,68 @@
+/**
+ * Opens storage for the configured engine. This is the only place that knows about drivers:
+ * better-sqlite3 (embedded default) or pg (loaded only when PostgreSQL is configured).
+ */
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely'
+import type { Storage } from '../config.js'
+import type { Database } from './schema.js'
+
+export type Dialect = 'sqlite' | 'postgres'
+
+export interface Store {
+  db: Kysely<Database>
+  dialect: Dialect
+  /** Resolves when storage answers a trivial query. */
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+export async function openStore(storage: Storage): Promise<Store> {
+  const db = storage.kind === 'sqlite' ? await openSqlite(storage.path) : await openPostgres(storage.url)
+  return {
+    db,
+    dialect: storage.kind,
+    ping: async () => {
+      await sql`select 1`.execute(db)
+    },
+    close: () => db.destroy(),
+  }
+}
+
+async function openSqlite(path: string): Promise<Kysely<Database>> {
+  const { default: SQLite } = await import('better-sqlite3')
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  const database = new SQLite(path)
+  // WAL lets readers proceed during a write; NORMAL sync is durable across process crashes.
+  database.pragma('journal_mode = WAL')
+  database.pragma('synchronous = NORMAL')
+  database.pragma('busy_timeout = 5000')
+  database.pragma('foreign_keys = ON')
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
+}
+
+async function openPostgres(url: string): Promise<Kysely<Database>> {
+  const { default: pg } = await import('pg')
+  const pool = new pg.Pool({ connectionString: url, max: 10 })
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => {})
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+}
+
+/** True for errors that mean "storage is unreachable" rather than "the query was wrong". */
+export function isStorageUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code
+  return (
+    typeof code === 'string' &&
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '53300', 'SQLITE_BUSY', 'SQLITE_IOERR'].includes(
+      code,
+    )
+  )
+}
+
+/** True for a unique-constraint violation on either engine. */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+}

@@ -1,0 +1,28 @@
+/** Applies the migrations in order; run at start and by `parley migrate`. */
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely'
+import type { Dialect, Store } from './database.js'
+import * as foundation from './migrations/001-foundation.js'
+
+type Step = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }
+
+/** Explicit, ordered registration: no directory scanning, works the same from src/ and dist/. */
+const STEPS: Record<string, Step> = {
+  '001-foundation': foundation,
+}
+
+class StaticProvider implements MigrationProvider {
+  constructor(private readonly dialect: Dialect) {}
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const out: Record<string, Migration> = {}
+    for (const [name, step] of Object.entries(STEPS)) out[name] = { up: (db) => step.up(db, this.dialect) }
+    return out
+  }
+}
+
+/** Returns the names of the migrations applied by this call. */
+export async function migrate(store: Store): Promise<string[]> {
+  const migrator = new Migrator({ db: store.db, provider: new StaticProvider(store.dialect) })
+  const { error, results } = await migrator.migrateToLatest()
+  if (error) throw error instanceof Error ? error : new Error(String(error))
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+}

@@ -1,0 +1,140 @@
+/**
+ * Table types for Kysely. Timestamps are ISO 8601 UTC strings and JSON columns are text on both
+ * engines, so the same queries run unchanged on SQLite and PostgreSQL.
+ */
+import type { Generated } from 'kysely'
+
+export interface MetaTable {
+  key: string
+  value: string
+}
+
+export interface TenantsTable {
+  id: string
+  name: string
+  plan: string
+  /** JSON { limit, windowSeconds } or null (plan default). */
+  rate_limit: string | null
+  suspended: number
+  created_at: string
+  updated_at: string
+  deleted_at: string | null
+}
+
+export interface ApiKeysTable {
+  id: string
+  tenant_id: string
+  environment: 'live' | 'test'
+  type: 'secret' | 'publishable'
+  name: string
+  /** Hex SHA-256 of the plaintext; the plaintext itself is never stored. */
+  key_hash: string
+  display: string
+  /** JSON string[]; [] = unscoped. */
+  scopes: string
+  allowed_origins: string | null
+  rate_limit: string | null
+  metadata: string | null
+  created_at: string
+  updated_at: string
+  expires_at: string | null
+  revoked_at: string | null
+  last_used_at: string | null
+  rolled_to: string | null
+  /** Visitor-token inactivity lifetime for publishable keys (seconds). */
+  visitor_ttl_seconds: number | null
+}
+
+export interface SigningKeysTable {
+  kid: string
+  /** AES-256-GCM ciphertext of the private JWK (base64 iv.tag.data). */
+  private_jwk_encrypted: string
+  public_jwk: string
+  created_at: string
+  /** Set on rotation: the key stops signing but stays published until retire_after. */
+  rotated_at: string | null
+  retire_after: string | null
+}
+
+export interface UsersTable {
+  tenant_id: string
+  environment: 'live' | 'test'
+  id: string
+  kind: 'user' | 'visitor'
+  /** For visitors: the device id the front end sent (unique per tenant and environment). */
+  visitor_key: string | null
+  username: string | null
+  display_name: string | null
+  avatar_url: string | null
+  email: string | null
+  metadata: string | null
+  /** Tokens issued before this instant are revoked (ISO, millisecond precision). */
+  tokens_valid_after: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface ConversationsTable {
+  tenant_id: string
+  environment: 'live' | 'test'
+  id: string
+  type: 'direct' | 'group'
+  name: string | null
+  metadata: string | null
+  /** For direct conversations: the two member ids sorted and joined, unique per environment. */
+  direct_key: string | null
+  last_seq: number
+  last_activity_at: string
+  created_by: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface MembersTable {
+  tenant_id: string
+  environment: 'live' | 'test'
+  conversation_id: string
+  user_id: string
+  role: 'owner' | 'member'
+  joined_at: string
+  last_read_seq: number
+}
+
+export interface MessagesTable {
+  tenant_id: string
+  environment: 'live' | 'test'
+  conversation_id: string
+  seq: number
+  id: string
+  sender_id: string
+  text: string
+  metadata: string | null
+  client_message_id: string | null
+  created_at: string
+  edited_at: string | null
+  deleted_at: string | null
+}
+
+/** The outbox: every domain event, written in the same transaction as the change it describes. */
+export interface EventsTable {
+  position: Generated<number>
+  id: string
+  tenant_id: string
+  environment: 'live' | 'test'
+  type: string
+  conversation_id: string | null
+  data: string
+  created_at: string
+}
+
+export interface Database {
+  meta: MetaTable
+  tenants: TenantsTable
+  api_keys: ApiKeysTable
+  signing_keys: SigningKeysTable
+  users: UsersTable
+  conversations: ConversationsTable
+  members: MembersTable
+  messages: MessagesTable
+  events: EventsTable
+}

@@ -1,0 +1,108 @@
+/**
+ * A real Parley for tests: the same createParley the CLI uses, on in-memory SQLite (or a fresh
+ * PostgreSQL database), with every log line captured so tests can check nothing secret leaks.
+ */
+import { randomBytes } from 'node:crypto'
+import { Writable } from 'node:stream'
+import type { InjectOptions, LightMyRequestResponse } from 'fastify'
+import { type Parley, createParley } from '../../src/app.js'
+import { loadConfig } from '../../src/config.js'
+import { type Engine, createTestDatabase } from './databases.js'
+
+/** Every log line written by every Parley started in this worker. */
+export const capturedLogs: string[] = []
+
+export interface TestParley {
+  parley: Parley
+  adminKey: string
+  publicUrl: string
+  /** fastify.inject with JSON parsing of the response body. */
+  call(method: InjectOptions['method'], url: string, options?: CallOptions): Promise<Response>
+  /** A new tenant with its default live and test secret keys. */
+  createTenant(plan?: string): Promise<TestTenant>
+  close(): Promise<void>
+}
+
+export interface CallOptions {
+  /** Sent as Authorization: Bearer … */
+  auth?: string
+  headers?: Record<string, string>
+  body?: unknown
+}
+
+export interface Response {
+  status: number
+  headers: LightMyRequestResponse['headers']
+  body: any
+  text: string
+}
+
+export interface TestTenant {
+  id: string
+  liveKey: string
+  testKey: string
+  liveKeyId: string
+  testKeyId: string
+}
+
+export async function startParley(
+  options: { engine?: Engine; env?: Record<string, string>; databaseUrl?: string } = {},
+): Promise<TestParley> {
+  const database = options.databaseUrl ? null : await createTestDatabase(options.engine ?? 'sqlite')
+  const adminKey = `test_admin_${randomBytes(24).toString('hex')}`
+  const publicUrl = 'http://parley.test'
+  const config = loadConfig({
+    PARLEY_DATABASE_URL: options.databaseUrl ?? database!.url,
+    PARLEY_ADMIN_KEY: adminKey,
+    PARLEY_PUBLIC_URL: publicUrl,
+    PARLEY_LOG_LEVEL: 'info',
+    ...options.env,
+  })
+  const logDestination = new Writable({
+    write(chunk, _encoding, done) {
+      capturedLogs.push(String(chunk))
+      done()
+    },
+  })
+  const parley = await createParley(config, { logDestination })
+
+  const call: TestParley['call'] = async (method, url, { auth, headers = {}, body } = {}) => {
+    const response = await parley.app.inject({
+      method,
+      url,
+      headers: { ...(auth && { authorization: `Bearer ${auth}` }), ...headers },
+      ...(body !== undefined && { payload: body as InjectOptions['payload'] }),
+    })
+    let parsed: unknown = null
+    try {
+      parsed = JSON.parse(response.body)
+    } catch {
+      parsed = null
+    }
+    return { status: response.statusCode, headers: response.headers, body: parsed, text: response.body }
+  }
+
+  const createTenant = async (plan = 'pro'): Promise<TestTenant> => {
+    const res = await call('POST', '/v1/admin/tenants', { auth: adminKey, body: { name: 'Acme', plan } })
+    if (res.status !== 201) throw new Error(`tenant creation failed: ${res.status} ${res.text}`)
+    return {
+      id: res.body.tenant.id,
+      liveKey: res.body.keys.live.key,
+      testKey: res.body.keys.test.key,
+      liveKeyId: res.body.keys.live.id,
+      testKeyId: res.body.keys.test.id,
+    }
+  }
+
+  return {
+    parley,
+    adminKey,
+    publicUrl,
+    call,
+    createTenant,
+    close: async () => {
+      await parley.close()
+      await database?.drop()
+    },
+  }
+}
