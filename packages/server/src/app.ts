@@ -7,15 +7,22 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { DestinationStream, Logger } from 'pino'
 import { type AdminKeySetup, setUpAdminKey } from './auth/admin-key.js'
 import { KeyVerifier } from './auth/api-keys.js'
+import { Kek } from './auth/kek.js'
 import { LastUsedTracker } from './auth/last-used.js'
+import { RevocationState } from './auth/revocations.js'
+import { SessionTokens } from './auth/session-tokens.js'
+import { SigningKeyRing } from './auth/signing-keys.js'
 import { Invalidations } from './cluster/invalidations.js'
 import type { Config } from './config.js'
 import { registerOpenApi } from './docs/openapi.js'
 import { registerAuthentication } from './http/authenticate.js'
+import { registerCors } from './http/cors.js'
 import { RequestLogController, createLogger } from './http/logger.js'
 import { clientErrorHandler, registerProblemHandling } from './http/problem.js'
 import { requestIdOf } from './http/request-id.js'
 import { validatorCompiler } from './http/validation.js'
+import { identityRoutes } from './identity/routes.js'
+import { IdentityService } from './identity/service.js'
 import { keyRoutes } from './keys/routes.js'
 import { KeyService } from './keys/service.js'
 import { KeyStore } from './keys/store.js'
@@ -26,6 +33,10 @@ import { systemRoutes } from './system/routes.js'
 import { tenantRoutes } from './tenants/routes.js'
 import { TenantService } from './tenants/service.js'
 import { TenantStore } from './tenants/store.js'
+import { tokenRoutes } from './tokens/routes.js'
+import { userRoutes } from './users/routes.js'
+import { UserService } from './users/service.js'
+import { UserStore } from './users/store.js'
 
 export interface ParleyOptions {
   /** Where log lines go (default: stdout). Tests pass a capture stream. */
@@ -49,6 +60,9 @@ export interface Services {
   tenants: TenantService
   verifier: KeyVerifier
   invalidations: Invalidations
+  users: UserService
+  tokens: SessionTokens
+  signingKeys: SigningKeyRing
 }
 
 export async function createParley(config: Readonly<Config>, options: ParleyOptions = {}): Promise<Parley> {
@@ -61,14 +75,31 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   const keyStore = new KeyStore(store.db)
   const tenantStore = new TenantStore(store.db)
   const verifier = new KeyVerifier(keyStore, tenantStore, { ttlMs: config.keyCacheTtlMs, maxEntries: config.keyCacheMaxEntries })
+  const userStore = new UserStore(store.db)
+  const revocations = new RevocationState(
+    async (tenantId, environment, userId) => {
+      const user = await userStore.find(tenantId, environment, userId)
+      return user ? { validAfterMs: Date.parse(user.tokensValidAfter ?? user.createdAt) } : null
+    },
+    { ttlMs: config.keyCacheTtlMs, maxEntries: config.keyCacheMaxEntries },
+  )
   invalidations.on((change) => {
     if (change.type === 'key') verifier.invalidateKey(change.hash)
     if (change.type === 'tenant') verifier.invalidateTenant(change.tenantId)
+    if (change.type === 'user-tokens') revocations.forget(change.tenantId, change.environment, change.userId)
   })
+  const signingKeys = new SigningKeyRing(store.db, Kek.load(config.signingKek, config.dataDir))
+  await signingKeys.start()
+  const tokens = new SessionTokens(signingKeys, config.publicUrl, verifier, revocations, {
+    maxCachedTokens: config.keyCacheMaxEntries,
+  })
+
   const lastUsed = new LastUsedTracker(keyStore)
   const keys = new KeyService(keyStore, config.plans, invalidations, lastUsed)
   const tenants = new TenantService(store.db, tenantStore, keys, Object.keys(config.plans), invalidations)
-  const services: Services = { keys, tenants, verifier, invalidations }
+  const users = new UserService(userStore, invalidations)
+  const identity = new IdentityService(userStore, keyStore, tokens)
+  const services: Services = { keys, tenants, verifier, invalidations, users, tokens, signingKeys }
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -92,17 +123,21 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   registerAuthentication(app, {
     keys: verifier,
     adminKeyHash: adminKey.hash,
-    sessions: null,
+    sessions: tokens,
     onSuccess: (_request, caller) => {
       if ((caller.kind === 'secret' || caller.kind === 'publishable') && caller.key) lastUsed.note(caller.key.id)
     },
   })
+  registerCors(app)
   await registerOpenApi(app, config.publicUrl)
 
   await app.register(systemRoutes, { readiness: [{ name: 'storage', check: store.ping }] })
   await app.register(tenantRoutes, { tenants })
   await app.register(keyRoutes, { keys })
   await app.register(meRoutes)
+  await app.register(userRoutes, { users })
+  await app.register(tokenRoutes, { tokens, ring: signingKeys, users: userStore })
+  await app.register(identityRoutes, { identity })
   await app.ready()
 
   const flush = async () => {

@@ -2,12 +2,14 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely'
 import type { Dialect, Store } from './database.js'
 import * as foundation from './migrations/001-foundation.js'
+import * as users from './migrations/002-users-and-signing-keys.js'
 
 type Step = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }
 
 /** Explicit, ordered registration: no directory scanning, works the same from src/ and dist/. */
 const STEPS: Record<string, Step> = {
   '001-foundation': foundation,
+  '002-users-and-signing-keys': users,
 }
 
 class StaticProvider implements MigrationProvider {
