@@ -14,7 +14,13 @@ import { SessionTokens } from './auth/session-tokens.js'
 import { SigningKeyRing } from './auth/signing-keys.js'
 import { Invalidations } from './cluster/invalidations.js'
 import type { Config } from './config.js'
+import { conversationRoutes } from './conversations/routes.js'
+import { ConversationReader } from './conversations/reader.js'
+import { ConversationService } from './conversations/service.js'
+import { ConversationStore } from './conversations/store.js'
 import { registerOpenApi } from './docs/openapi.js'
+import { EventBus } from './events/bus.js'
+import { UnitOfWork } from './events/unit-of-work.js'
 import { registerAuthentication } from './http/authenticate.js'
 import { registerCors } from './http/cors.js'
 import { RequestLogController, createLogger } from './http/logger.js'
@@ -27,6 +33,9 @@ import { keyRoutes } from './keys/routes.js'
 import { KeyService } from './keys/service.js'
 import { KeyStore } from './keys/store.js'
 import { meRoutes } from './me/routes.js'
+import { messageRoutes } from './messages/routes.js'
+import { MessageService } from './messages/service.js'
+import { MessageStore } from './messages/store.js'
 import { type Store, openStore } from './storage/database.js'
 import { migrate } from './storage/migrate.js'
 import { systemRoutes } from './system/routes.js'
@@ -63,6 +72,9 @@ export interface Services {
   users: UserService
   tokens: SessionTokens
   signingKeys: SigningKeyRing
+  conversations: ConversationService
+  messages: MessageService
+  events: EventBus
 }
 
 export async function createParley(config: Readonly<Config>, options: ParleyOptions = {}): Promise<Parley> {
@@ -99,7 +111,16 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   const tenants = new TenantService(store.db, tenantStore, keys, Object.keys(config.plans), invalidations)
   const users = new UserService(userStore, invalidations)
   const identity = new IdentityService(userStore, keyStore, tokens)
-  const services: Services = { keys, tenants, verifier, invalidations, users, tokens, signingKeys }
+
+  const events = new EventBus((error, event) => logger.error({ err: error, eventType: event.type }, 'event consumer failed'))
+  const uow = new UnitOfWork(store.db, events)
+  const conversationStore = new ConversationStore(store.db)
+  const messageStore = new MessageStore(store.db)
+  const reader = new ConversationReader(conversationStore, messageStore)
+  const conversations = new ConversationService(conversationStore, userStore, reader, uow)
+  const messages = new MessageService(messageStore, conversationStore, uow)
+  users.onDeleted((tenantId, environment, userId) => conversations.removeUserEverywhere({ tenantId, environment }, userId))
+  const services: Services = { keys, tenants, verifier, invalidations, users, tokens, signingKeys, conversations, messages, events }
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -138,6 +159,8 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   await app.register(userRoutes, { users })
   await app.register(tokenRoutes, { tokens, ring: signingKeys, users: userStore })
   await app.register(identityRoutes, { identity })
+  await app.register(conversationRoutes, { conversations, reader })
+  await app.register(messageRoutes, { messages })
   await app.ready()
 
   const flush = async () => {

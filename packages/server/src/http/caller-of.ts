@@ -13,3 +13,6 @@ function callerOf<K extends Caller['kind']>(request: FastifyRequest, kinds: K[])
 export const secretCaller = (request: FastifyRequest): SecretCaller => callerOf(request, ['secret'])
 export const sessionCaller = (request: FastifyRequest): SessionCaller => callerOf(request, ['session'])
 export const tenantCaller = (request: FastifyRequest): TenantCaller => callerOf(request, ['secret', 'session', 'publishable'])
+
+/** Chat routes: a secret key acting for the tenant, or a session token acting as its user. */
+export const chatCaller = (request: FastifyRequest): SecretCaller | SessionCaller => callerOf(request, ['secret', 'session'])

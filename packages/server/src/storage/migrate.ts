@@ -3,6 +3,7 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'k
 import type { Dialect, Store } from './database.js'
 import * as foundation from './migrations/001-foundation.js'
 import * as users from './migrations/002-users-and-signing-keys.js'
+import * as chat from './migrations/003-chat.js'
 
 type Step = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }
 
@@ -10,6 +11,7 @@ type Step = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }
 const STEPS: Record<string, Step> = {
   '001-foundation': foundation,
   '002-users-and-signing-keys': users,
+  '003-chat': chat,
 }
 
 class StaticProvider implements MigrationProvider {

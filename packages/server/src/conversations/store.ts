@@ -1,0 +1,222 @@
+/** Kysely queries for conversations and members. Every query is scoped by tenant and environment. */
+import type { Kysely } from 'kysely'
+import { toJson } from '../lib/json.js'
+import type { Database } from '../storage/schema.js'
+import { type ChatScope, type Conversation, type Member, conversationFromRow, memberFromRow } from './model.js'
+
+type Db = Kysely<Database>
+
+export class ConversationStore {
+  constructor(readonly db: Db) {}
+
+  async find(scope: ChatScope, id: string, db: Db = this.db): Promise<Conversation | null> {
+    const row = await db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('tenant_id', '=', scope.tenantId)
+      .where('environment', '=', scope.environment)
+      .where('id', '=', id)
+      .executeTakeFirst()
+    return row ? conversationFromRow(row) : null
+  }
+
+  async findDirect(scope: ChatScope, directKey: string): Promise<Conversation | null> {
+    const row = await this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('tenant_id', '=', scope.tenantId)
+      .where('environment', '=', scope.environment)
+      .where('direct_key', '=', directKey)
+      .executeTakeFirst()
+    return row ? conversationFromRow(row) : null
+  }
+
+  async insert(conversation: Conversation, members: Member[], db: Db): Promise<void> {
+    await db
+      .insertInto('conversations')
+      .values({
+        tenant_id: conversation.tenantId,
+        environment: conversation.environment,
+        id: conversation.id,
+        type: conversation.type,
+        name: conversation.name,
+        metadata: toJson(conversation.metadata),
+        direct_key: conversation.directKey,
+        last_seq: 0,
+        last_activity_at: conversation.lastActivityAt,
+        created_by: conversation.createdBy,
+        created_at: conversation.createdAt,
+        updated_at: conversation.updatedAt,
+      })
+      .execute()
+    await this.addMembers(conversation, members, db)
+  }
+
+  async addMembers(scope: ChatScope & { id: string }, members: Member[], db: Db): Promise<void> {
+    if (members.length === 0) return
+    await db
+      .insertInto('members')
+      .values(
+        members.map((m) => ({
+          tenant_id: scope.tenantId,
+          environment: scope.environment,
+          conversation_id: scope.id,
+          user_id: m.userId,
+          role: m.role,
+          joined_at: m.joinedAt,
+          last_read_seq: m.lastReadSeq,
+        })),
+      )
+      .onConflict((oc) => oc.columns(['tenant_id', 'environment', 'conversation_id', 'user_id']).doNothing())
+      .execute()
+  }
+
+  async members(scope: ChatScope, conversationId: string, db: Db = this.db): Promise<Member[]> {
+    const rows = await db
+      .selectFrom('members')
+      .selectAll()
+      .where('tenant_id', '=', scope.tenantId)
+      .where('environment', '=', scope.environment)
+      .where('conversation_id', '=', conversationId)
+      .orderBy('joined_at')
+      .orderBy('user_id')
+      .execute()
+    return rows.map(memberFromRow)
+  }
+
+  async member(scope: ChatScope, conversationId: string, userId: string): Promise<Member | null> {
+    const row = await this.db
+      .selectFrom('members')
+      .selectAll()
+      .where('tenant_id', '=', scope.tenantId)
+      .where('environment', '=', scope.environment)
+      .where('conversation_id', '=', conversationId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst()
+    return row ? memberFromRow(row) : null
+  }
+
+  /** Conversation ids a user belongs to (for socket subscriptions and unread totals). */
+  async conversationIdsOf(scope: ChatScope, userId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('members')
+      .select('conversation_id')
+      .where('tenant_id', '=', scope.tenantId)
+      .where('environment', '=', scope.environment)
+      .where('user_id', '=', userId)
+      .execute()
+    return rows.map((r) => r.conversation_id)
+  }
+
+  /** A page ordered by last activity, newest first; optionally only one user's conversations. */
+  async list(scope: ChatScope, userId: string | null, limit: number, after: [string, string] | null): Promise<Conversation[]> {
+    let query = this.db
+      .selectFrom('conversations as c')
+      .selectAll('c')
+      .where('c.tenant_id', '=', scope.tenantId)
+      .where('c.environment', '=', scope.environment)
+    if (userId !== null) {
+      query = query.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('members as m')
+            .select('m.user_id')
+            .whereRef('m.tenant_id', '=', 'c.tenant_id')
+            .whereRef('m.environment', '=', 'c.environment')
+            .whereRef('m.conversation_id', '=', 'c.id')
+            .where('m.user_id', '=', userId),
+        ),
+      )
+    }
+    if (after) {
+      const [activity, id] = after
+      query = query.where((eb) =>
+        eb.or([eb('c.last_activity_at', '<', activity), eb.and([eb('c.last_activity_at', '=', activity), eb('c.id', '<', id)])]),
+      )
+    }
+    const rows = await query.orderBy('c.last_activity_at', 'desc').orderBy('c.id', 'desc').limit(limit).execute()
+    return rows.map(conversationFromRow)
+  }
+
+  /**
+   * Unread messages per conversation for one member: above its read position, not its own, not
+   * deleted. One grouped query served by the messages primary key (conversation, seq).
+   */
+  async unreadCounts(scope: ChatScope, userId: string, conversationIds: string[] | null): Promise<Map<string, number>> {
+    if (conversationIds !== null && conversationIds.length === 0) return new Map()
+    let query = this.db
+      .selectFrom('members as mb')
+      .innerJoin('messages as m', (join) =>
+        join
+          .onRef('m.tenant_id', '=', 'mb.tenant_id')
+          .onRef('m.environment', '=', 'mb.environment')
+          .onRef('m.conversation_id', '=', 'mb.conversation_id')
+          .onRef('m.seq', '>', 'mb.last_read_seq'),
+      )
+      .select(['mb.conversation_id as conversationId', (eb) => eb.fn.countAll<string | number>().as('unread')])
+      .where('mb.tenant_id', '=', scope.tenantId)
+      .where('mb.environment', '=', scope.environment)
+      .where('mb.user_id', '=', userId)
+      .where('m.sender_id', '<>', userId)
+      .where('m.deleted_at', 'is', null)
+    if (conversationIds !== null) query = query.where('mb.conversation_id', 'in', conversationIds)
+    const rows = await query.groupBy('mb.conversation_id').execute()
+    return new Map(rows.map((r) => [r.conversationId, Number(r.unread)]))
+  }
+
+  async update(scope: ChatScope, id: string, changes: { name?: string | null; metadata?: Record<string, unknown> | null }, updatedAt: string, db: Db) {
+    await db
+      .updateTable('conversations')
+      .set({
+        ...(changes.name !== undefined && { name: changes.name }),
+        ...(changes.metadata !== undefined && { metadata: toJson(changes.metadata) }),
+        updated_at: updatedAt,
+      })
+      .where('tenant_id', '=', scope.tenantId)
+      .where('environment', '=', scope.environment)
+      .where('id', '=', id)
+      .execute()
+  }
+
+  async delete(scope: ChatScope, id: string, db: Db): Promise<void> {
+    for (const table of ['messages', 'members'] as const) {
+      await db
+        .deleteFrom(table)
+        .where('tenant_id', '=', scope.tenantId)
+        .where('environment', '=', scope.environment)
+        .where('conversation_id', '=', id)
+        .execute()
+    }
+    await db
+      .deleteFrom('conversations')
+      .where('tenant_id', '=', scope.tenantId)
+      .where('environment', '=', scope.environment)
+      .where('id', '=', id)
+      .execute()
+  }
+
+  async removeMember(scope: ChatScope, conversationId: string, userId: string, db: Db): Promise<boolean> {
+    const result = await db
+      .deleteFrom('members')
+      .where('tenant_id', '=', scope.tenantId)
+      .where('environment', '=', scope.environment)
+      .where('conversation_id', '=', conversationId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst()
+    return Number(result.numDeletedRows) > 0
+  }
+
+  /** Moves the read position forward only; returns whether it moved. */
+  async advanceRead(scope: ChatScope, conversationId: string, userId: string, seq: number, db: Db): Promise<boolean> {
+    const result = await db
+      .updateTable('members')
+      .set({ last_read_seq: seq })
+      .where('tenant_id', '=', scope.tenantId)
+      .where('environment', '=', scope.environment)
+      .where('conversation_id', '=', conversationId)
+      .where('user_id', '=', userId)
+      .where('last_read_seq', '<', seq)
+      .executeTakeFirst()
+    return Number(result.numUpdatedRows) > 0
+  }
+}

@@ -1,0 +1,170 @@
+/** Messages (API.md §5.2, §5.3): send with gap-free seq and idempotency, edit, delete, history, read. */
+import { type ChatCaller, denyVisitors, openConversation, scopeOf } from '../conversations/access.js'
+import type { ConversationStore } from '../conversations/store.js'
+import { ApiError, invalidParam, notFound } from '../errors.js'
+import { domainEvent } from '../events/outbox.js'
+import type { UnitOfWork } from '../events/unit-of-work.js'
+import { newId } from '../ids.js'
+import { isUniqueViolation } from '../storage/database.js'
+import type { Message } from './model.js'
+import type { MessageStore } from './store.js'
+
+export interface SendInput {
+  text: string
+  metadata?: Record<string, unknown> | null
+  clientMessageId?: string
+  senderId?: string
+}
+
+/** Thrown inside the send transaction to roll it back (returning its seq) when a retry is detected. */
+class AlreadySent {
+  constructor(readonly message: Message) {}
+}
+
+export class MessageService {
+  constructor(
+    private readonly store: MessageStore,
+    private readonly conversations: ConversationStore,
+    private readonly uow: UnitOfWork,
+  ) {}
+
+  /** 201 with the new message, or 200 with the original for a retried clientMessageId. */
+  async send(caller: ChatCaller, conversationId: string, input: SendInput): Promise<{ created: boolean; message: Message }> {
+    await openConversation(this.conversations, caller, conversationId, 'read')
+    const scope = scopeOf(caller)
+    const senderId = await this.senderOf(caller, conversationId, input.senderId)
+    const clientMessageId = input.clientMessageId ?? null
+    if (clientMessageId !== null) {
+      const original = await this.store.findByClientId(scope, conversationId, senderId, clientMessageId)
+      if (original) return { created: false, message: original }
+    }
+    try {
+      const message = await this.uow.run(async (trx, emit) => {
+        const createdAt = new Date().toISOString()
+        const seq = await this.store.nextSeq(scope, conversationId, createdAt, trx)
+        if (seq === null) throw notFound('Conversation')
+        if (clientMessageId !== null) {
+          // Checked again under the conversation's lock: a concurrent duplicate has committed by now.
+          const original = await this.store.findByClientId(scope, conversationId, senderId, clientMessageId, trx)
+          if (original) throw new AlreadySent(original)
+        }
+        const message: Message = {
+          id: newId('message'),
+          conversationId,
+          seq,
+          senderId,
+          text: input.text,
+          metadata: input.metadata ?? null,
+          clientMessageId,
+          createdAt,
+          editedAt: null,
+          deletedAt: null,
+        }
+        await this.store.insert(scope, message, trx)
+        emit(domainEvent('message.created', scope, conversationId, { ...message }))
+        return message
+      })
+      return { created: true, message }
+    } catch (error) {
+      if (error instanceof AlreadySent) return { created: false, message: error.message }
+      if (clientMessageId !== null && isUniqueViolation(error)) {
+        const original = await this.store.findByClientId(scope, conversationId, senderId, clientMessageId)
+        if (original) return { created: false, message: original }
+      }
+      throw error
+    }
+  }
+
+  async history(caller: ChatCaller, conversationId: string, query: { before?: number; after?: number; limit: number }) {
+    await openConversation(this.conversations, caller, conversationId, 'read')
+    if (query.before !== undefined && query.after !== undefined) {
+      throw invalidParam('before', 'use either before or after, not both')
+    }
+    const scope = scopeOf(caller)
+    const range = query.after !== undefined ? { above: query.after } : { below: query.before ?? null }
+    const rows = await this.store.page(scope, conversationId, range, query.limit)
+    const hasMore = rows.length > query.limit
+    const data = rows.slice(0, query.limit)
+    if (!('above' in range)) data.reverse()
+    return { data, hasMore }
+  }
+
+  async edit(caller: ChatCaller, conversationId: string, messageId: string, text: string): Promise<Message> {
+    const message = await this.ownMessage(caller, conversationId, messageId, 'edit messages')
+    if (message.deletedAt !== null) throw new ApiError('conflict', 'A deleted message cannot be edited')
+    const scope = scopeOf(caller)
+    const edited: Message = { ...message, text, editedAt: new Date().toISOString() }
+    await this.uow.run(async (trx, emit) => {
+      await this.store.update(scope, message, { text, editedAt: edited.editedAt! }, trx)
+      emit(domainEvent('message.updated', scope, conversationId, { ...edited }))
+    })
+    return edited
+  }
+
+  /** Soft delete: the message keeps its seq in history with empty text and no metadata. */
+  async delete(caller: ChatCaller, conversationId: string, messageId: string): Promise<void> {
+    const message = await this.ownMessage(caller, conversationId, messageId, 'delete messages')
+    if (message.deletedAt !== null) return
+    const scope = scopeOf(caller)
+    const deleted: Message = { ...message, text: '', metadata: null, deletedAt: new Date().toISOString() }
+    await this.uow.run(async (trx, emit) => {
+      await this.store.update(scope, message, { text: '', metadata: null, deletedAt: deleted.deletedAt! }, trx)
+      emit(domainEvent('message.deleted', scope, conversationId, { ...deleted }))
+    })
+  }
+
+  /** Moves a member's read position forward (never back), capped at the conversation's last seq. */
+  async markRead(caller: ChatCaller, conversationId: string, input: { seq: number; userId?: string }) {
+    const { conversation } = await openConversation(this.conversations, caller, conversationId, 'read')
+    const scope = scopeOf(caller)
+    const userId = await this.readerOf(caller, conversationId, input.userId)
+    const seq = Math.min(input.seq, conversation.lastSeq)
+    await this.uow.run(async (trx, emit) => {
+      if (await this.conversations.advanceRead(scope, conversationId, userId, seq, trx)) {
+        emit(domainEvent('read.updated', scope, conversationId, { conversationId, userId, lastReadSeq: seq }))
+      }
+    })
+    const member = await this.conversations.member(scope, conversationId, userId)
+    const unread = await this.conversations.unreadCounts(scope, userId, [conversationId])
+    return { conversationId, userId, lastReadSeq: member?.lastReadSeq ?? seq, unreadCount: unread.get(conversationId) ?? 0 }
+  }
+
+  /** Session callers always send as themselves; secret keys must name a member. */
+  private async senderOf(caller: ChatCaller, conversationId: string, senderId: string | undefined): Promise<string> {
+    if (caller.kind === 'session') {
+      if (senderId !== undefined && senderId !== caller.userId) {
+        throw invalidParam('senderId', 'only secret keys may send on behalf of another user')
+      }
+      return caller.userId
+    }
+    if (senderId === undefined) throw invalidParam('senderId', 'is required when sending with a secret key')
+    if (!(await this.conversations.member(scopeOf(caller), conversationId, senderId))) {
+      throw invalidParam('senderId', 'must be a member of the conversation')
+    }
+    return senderId
+  }
+
+  private async readerOf(caller: ChatCaller, conversationId: string, userId: string | undefined): Promise<string> {
+    if (caller.kind === 'session') {
+      if (userId !== undefined && userId !== caller.userId) throw new ApiError('forbidden', 'You can only move your own read position')
+      return caller.userId
+    }
+    if (userId === undefined) throw invalidParam('userId', 'is required with a secret key')
+    if (!(await this.conversations.member(scopeOf(caller), conversationId, userId))) {
+      throw invalidParam('userId', 'must be a member of the conversation')
+    }
+    return userId
+  }
+
+  /** The message, if the caller may change it: its sender, or a secret key. */
+  private async ownMessage(caller: ChatCaller, conversationId: string, messageId: string, what: string): Promise<Message> {
+    denyVisitors(caller, what)
+    await openConversation(this.conversations, caller, conversationId, 'read')
+    const message = await this.store.find(scopeOf(caller), conversationId, messageId)
+    if (!message) throw notFound('Message')
+    if (caller.kind === 'session' && message.senderId !== caller.userId) {
+      throw new ApiError('forbidden', 'Only the sender (or a secret key) can change this message')
+    }
+    return message
+  }
+}
