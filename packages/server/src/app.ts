@@ -137,8 +137,9 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
 
   app.setValidatorCompiler(validatorCompiler())
   app.removeContentTypeParser('text/plain')
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
+    done()
   })
   registerProblemHandling(app, config.publicUrl)
   registerAuthentication(app, {

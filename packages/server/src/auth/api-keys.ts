@@ -9,6 +9,7 @@
  */
 import { ApiError } from '../errors.js'
 import { sha256Hex } from '../lib/crypto.js'
+import { type MaybePromise, andThen } from '../lib/maybe-promise.js'
 import { type KeyRecord, keyStatus } from '../keys/model.js'
 import type { KeyStore } from '../keys/store.js'
 import type { Tenant } from '../tenants/model.js'
@@ -38,28 +39,37 @@ export class KeyVerifier {
     this.tenants = new TtlCache(Math.min(options.maxEntries, 100_000), options.ttlMs)
   }
 
-  /** Resolves to the key and its tenant, or throws 401 invalid_api_key. */
-  async verify(candidate: string, now = Date.now()): Promise<VerifiedKey> {
+  /**
+   * The key and its tenant, or a thrown 401 invalid_api_key. Synchronous when both are cached.
+   * `hash` may be passed when the caller already computed the SHA-256 of the candidate.
+   */
+  verify(candidate: string, now = Date.now(), hash?: string): MaybePromise<VerifiedKey> {
     if (parseKey(candidate) === null) throw invalidApiKey()
-    const hash = sha256Hex(candidate)
-    let key = this.keys.get(hash, now)
-    if (key === undefined) {
-      key = await this.keyStore.findByHash(hash)
-      this.keys.set(hash, key, now)
-    }
-    if (key === null || keyStatus(key, now) !== 'active') throw invalidApiKey()
-    const tenant = await this.tenant(key.tenantId, now)
-    if (tenant === null || tenant.deletedAt !== null) throw invalidApiKey()
-    return { key, tenant }
+    const digest = hash ?? sha256Hex(candidate)
+    const cached = this.keys.get(digest, now)
+    if (cached !== undefined) return this.withTenant(cached, now)
+    return this.keyStore.findByHash(digest).then((key) => {
+      this.keys.set(digest, key, now)
+      return this.withTenant(key, now)
+    })
   }
 
-  async tenant(id: string, now = Date.now()): Promise<Tenant | null> {
-    let tenant = this.tenants.get(id, now)
-    if (tenant === undefined) {
-      tenant = await this.tenantStore.find(id)
+  /** The tenant (deleted ones included), from memory when cached. */
+  tenant(id: string, now = Date.now()): MaybePromise<Tenant | null> {
+    const cached = this.tenants.get(id, now)
+    if (cached !== undefined) return cached
+    return this.tenantStore.find(id).then((tenant) => {
       this.tenants.set(id, tenant, now)
-    }
-    return tenant
+      return tenant
+    })
+  }
+
+  private withTenant(key: KeyRecord | null, now: number): MaybePromise<VerifiedKey> {
+    if (key === null || keyStatus(key, now) !== 'active') throw invalidApiKey()
+    return andThen(this.tenant(key.tenantId, now), (tenant) => {
+      if (tenant === null || tenant.deletedAt !== null) throw invalidApiKey()
+      return { key, tenant }
+    })
   }
 
   /** Forget a key (revoked, rolled, edited) so the next request reads it again. */

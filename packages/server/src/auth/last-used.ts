@@ -7,8 +7,8 @@ import type { KeyStore } from '../keys/store.js'
 const PERSIST_EVERY_MS = 60_000
 
 export class LastUsedTracker {
-  /** key id → the latest use seen in memory (ISO). */
-  private readonly latest = new Map<string, string>()
+  /** key id → the latest use seen in memory (epoch ms; formatted only when read). */
+  private readonly latest = new Map<string, number>()
   /** key id → when we last wrote it (epoch ms). */
   private readonly persistedAt = new Map<string, number>()
   private readonly pending = new Map<string, string>()
@@ -16,11 +16,10 @@ export class LastUsedTracker {
   constructor(private readonly store: KeyStore) {}
 
   note(keyId: string, now = Date.now()): void {
-    const iso = new Date(now).toISOString()
-    this.latest.set(keyId, iso)
+    this.latest.set(keyId, now)
     const last = this.persistedAt.get(keyId)
     if (last === undefined || now - last >= PERSIST_EVERY_MS) {
-      this.pending.set(keyId, iso)
+      this.pending.set(keyId, new Date(now).toISOString())
       this.persistedAt.set(keyId, now)
     }
   }
@@ -28,7 +27,9 @@ export class LastUsedTracker {
   /** The freshest lastUsedAt known to this node, falling back to what storage says. */
   lastUsed(keyId: string, stored: string | null): string | null {
     const seen = this.latest.get(keyId)
-    return seen !== undefined && (stored === null || seen > stored) ? seen : stored
+    if (seen === undefined) return stored
+    const iso = new Date(seen).toISOString()
+    return stored === null || iso > stored ? iso : stored
   }
 
   async flush(): Promise<void> {

@@ -3,6 +3,7 @@
  * Entries are refetched after the cache TTL (the bound for changes made on other nodes) and
  * dropped at once on a local or relayed `user-tokens` invalidation.
  */
+import type { MaybePromise } from '../lib/maybe-promise.js'
 import type { Environment } from './key-format.js'
 import { TtlCache } from './ttl-cache.js'
 
@@ -24,14 +25,14 @@ export class RevocationState {
   }
 
   /** null when the user does not exist (deleted users' tokens are revoked). */
-  async get(tenantId: string, environment: Environment, userId: string): Promise<UserTokenState | null> {
+  get(tenantId: string, environment: Environment, userId: string): MaybePromise<UserTokenState | null> {
     const key = `${tenantId}\u0000${environment}\u0000${userId}`
-    let state = this.cache.get(key)
-    if (state === undefined) {
-      state = await this.load(tenantId, environment, userId)
+    const cached = this.cache.get(key)
+    if (cached !== undefined) return cached
+    return this.load(tenantId, environment, userId).then((state) => {
       this.cache.set(key, state)
-    }
-    return state
+      return state
+    })
   }
 
   forget(tenantId: string, environment: Environment, userId: string): void {

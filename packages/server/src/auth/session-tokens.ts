@@ -14,6 +14,7 @@ import type { SessionCaller } from './caller.js'
 import type { KeyVerifier } from './api-keys.js'
 import { ApiError } from '../errors.js'
 import { randomBase62 } from '../ids.js'
+import { type MaybePromise, andThen } from '../lib/maybe-promise.js'
 import type { Environment } from './key-format.js'
 import type { RevocationState } from './revocations.js'
 import { MAX_TOKEN_LIFETIME_S, type SigningKeyRing } from './signing-keys.js'
@@ -81,31 +82,44 @@ export class SessionTokens {
     return { token, expiresAt: new Date(exp * 1000).toISOString() }
   }
 
-  /** The caller a token stands for, or a 401 with invalid_token / token_expired / token_revoked. */
-  async verify(token: string, now = Date.now()): Promise<SessionCaller> {
-    let claims = this.verified.get(token, now)
-    if (claims === undefined) {
-      claims = await this.verifySignature(token, now)
-      this.verified.set(token, claims, now)
-    } else if (claims.exp + SKEW_S <= now / 1000) {
+  /**
+   * The caller a token stands for, or a thrown 401 (invalid_token, token_expired, token_revoked).
+   * Synchronous for a token verified before whose tenant and user state are cached.
+   */
+  verify(token: string, now = Date.now()): MaybePromise<SessionCaller> {
+    const cached = this.verified.get(token, now)
+    if (cached === undefined) {
+      return this.verifySignature(token, now).then((claims) => {
+        this.verified.set(token, claims, now)
+        return this.callerOf(claims, now)
+      })
+    }
+    if (cached.exp + SKEW_S <= now / 1000) {
       this.verified.delete(token)
       throw new ApiError('token_expired', 'This session token has expired')
     }
-    const tenant = await this.keys.tenant(claims.tid, now)
-    if (!tenant || tenant.deletedAt !== null) throw revoked()
-    const state = await this.revocations.get(claims.tid, claims.env, claims.sub)
-    if (state === null || issuedAtMs(claims) < state.validAfterMs) throw revoked()
-    return {
-      kind: 'session',
-      tenant,
-      environment: claims.env,
-      userId: claims.sub,
-      userKind: claims.kind,
-      scopes: claims.scopes ?? [],
-      issuedAt: claims.iat,
-      expiresAt: claims.exp,
-      keyId: claims.pk ?? null,
-    }
+    return this.callerOf(cached, now)
+  }
+
+  /** Tenant and revocation checks, from memory when cached. */
+  private callerOf(claims: TokenClaims, now: number): MaybePromise<SessionCaller> {
+    return andThen(this.keys.tenant(claims.tid, now), (tenant) => {
+      if (!tenant || tenant.deletedAt !== null) throw revoked()
+      return andThen(this.revocations.get(claims.tid, claims.env, claims.sub), (state) => {
+        if (state === null || issuedAtMs(claims) < state.validAfterMs) throw revoked()
+        return {
+          kind: 'session' as const,
+          tenant,
+          environment: claims.env,
+          userId: claims.sub,
+          userKind: claims.kind,
+          scopes: claims.scopes ?? [],
+          issuedAt: claims.iat,
+          expiresAt: claims.exp,
+          keyId: claims.pk ?? null,
+        }
+      })
+    })
   }
 
   private async verifySignature(token: string, now: number): Promise<TokenClaims> {

@@ -99,8 +99,7 @@ export class ConversationService {
     await this.uow.run(async (trx, emit) => {
       const members = await this.store.members(scope, id, trx)
       await this.store.delete(scope, id, trx)
-      const memberIds = members.map((m) => m.userId)
-      emit(domainEvent('conversation.deleted', scope, id, { id, memberIds }, memberIds))
+      emit(domainEvent('conversation.deleted', scope, id, { id, memberIds: members.map((m) => m.userId) }))
     })
   }
 
@@ -129,7 +128,7 @@ export class ConversationService {
     const scope = scopeOf(caller)
     const removed = await this.uow.run(async (trx, emit) => {
       const gone = await this.store.removeMember(scope, id, userId, trx)
-      if (gone) emit(domainEvent('member.removed', scope, id, { conversationId: id, userId }, [userId]))
+      if (gone) emit(domainEvent('member.removed', scope, id, { conversationId: id, userId }))
       return gone
     })
     if (!removed) throw new ApiError('not_found', `${userId} is not a member of this conversation`)
@@ -141,7 +140,7 @@ export class ConversationService {
     await this.uow.run(async (trx, emit) => {
       for (const id of conversationIds) {
         if (await this.store.removeMember(scope, id, userId, trx)) {
-          emit(domainEvent('member.removed', scope, id, { conversationId: id, userId }, [userId]))
+          emit(domainEvent('member.removed', scope, id, { conversationId: id, userId }))
         }
       }
     })

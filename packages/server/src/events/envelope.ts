@@ -3,9 +3,7 @@
  * transaction as the change, then published on the in-process bus. The realtime gateway fans it
  * out to sockets and (in a later release) webhooks deliver it; both read only this shape.
  *
- * `type` is one of the realtime event names (API.md §6) or a webhook-only type (§7).
- * `audience` lists users who must receive it beyond the conversation's current members (e.g. the
- * member just removed, or every member of a deleted conversation). It is not part of `data`.
+ * `type` is one of the realtime event names (API.md §6); webhook-only types (§7) join it later.
  */
 import type { Environment } from '../auth/key-format.js'
 
@@ -30,5 +28,4 @@ export interface DomainEvent {
   /** ISO 8601 UTC. */
   createdAt: string
   data: Record<string, unknown>
-  audience?: string[]
 }

@@ -10,7 +10,6 @@ export function domainEvent(
   scope: { tenantId: string; environment: Environment },
   conversationId: string | null,
   data: Record<string, unknown>,
-  audience?: string[],
 ): DomainEvent {
   return {
     id: newId('event'),
@@ -20,7 +19,6 @@ export function domainEvent(
     conversationId,
     createdAt: new Date().toISOString(),
     data,
-    ...(audience && { audience }),
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The auth layer: turns the credential on a request into a Caller, then checks the route's policy
  * (caller kind, scope, origin, tenant header). Runs before body validation so an unauthenticated
- * client learns nothing about a route's schema.
+ * client learns nothing about a route's schema. When every lookup hits memory the whole check is
+ * synchronous: no promise, no storage access, no write.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { isAdminKey } from '../auth/admin-key.js'
@@ -11,81 +12,85 @@ import { hasKeyPrefix } from '../auth/key-format.js'
 import { hasScope } from '../auth/scopes.js'
 import { ApiError } from '../errors.js'
 import { sha256Hex } from '../lib/crypto.js'
+import { type MaybePromise, andThen } from '../lib/maybe-promise.js'
 import type { AuthPolicy } from './types.js'
 
 export interface SessionVerifier {
-  /** Resolves to the session caller or throws a 401 (invalid_token, token_expired, token_revoked). */
-  verify(token: string): Promise<SessionCaller>
+  /** The session caller, or a thrown 401 (invalid_token, token_expired, token_revoked). */
+  verify(token: string): MaybePromise<SessionCaller>
 }
 
 export interface AuthDeps {
   keys: KeyVerifier
   adminKeyHash: string
-  sessions: SessionVerifier | null
+  sessions: SessionVerifier
   /** Called for every failed authentication (per-IP throttling, metrics). */
   onFailure?: (request: FastifyRequest, error: ApiError) => void
-  /** Called for every authenticated request (usage, lastUsedAt, rate limits). */
-  onSuccess?: (request: FastifyRequest, caller: Caller) => Promise<void> | void
+  /** Called for every authenticated request (usage, lastUsedAt, rate limits); may reject it. */
+  onSuccess?: (request: FastifyRequest, caller: Caller) => MaybePromise<void>
 }
+
+type Tenanted = Exclude<Caller, { kind: 'admin' }>
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 const BEARER = /^Bearer +([^\s]+) *$/i
+const TOKEN_CODES = new Set(['invalid_token', 'token_expired', 'token_revoked'])
 
 export function registerAuthentication(app: FastifyInstance, deps: AuthDeps): void {
   app.decorateRequest('caller', null)
-  app.addHook('preValidation', async (request) => {
+  app.addHook('preValidation', (request, _reply, done) => {
     const policy = request.routeOptions.config.auth
-    if (!policy) return
-    try {
-      request.caller = await authenticate(request, policy, deps)
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 401) deps.onFailure?.(request, error)
-      throw error
+    if (!policy) return done()
+    const fail = (error: unknown) => {
+      const challenged = withChallenge(error)
+      if (challenged instanceof ApiError && challenged.status === 401) deps.onFailure?.(request, challenged)
+      done(challenged as Error)
     }
-    await deps.onSuccess?.(request, request.caller)
+    const succeed = (caller: Caller) => {
+      request.caller = caller
+      return deps.onSuccess?.(request, caller)
+    }
+    try {
+      const result = andThen(authenticate(request, policy, deps), succeed)
+      if (result instanceof Promise) result.then(() => done(), fail)
+      else done()
+    } catch (error) {
+      fail(error)
+    }
   })
 }
 
-async function authenticate(request: FastifyRequest, policy: AuthPolicy, deps: AuthDeps): Promise<Caller> {
+function authenticate(request: FastifyRequest, policy: AuthPolicy, deps: AuthDeps): MaybePromise<Caller> {
   const credential = credentialOf(request, policy)
   if (credential === null) {
-    throw new ApiError('authentication_required', 'Header x-api-key not found (or send Authorization: Bearer <credential>)', {
-      headers: { 'www-authenticate': 'Bearer realm="parley"' },
-    })
+    throw new ApiError('authentication_required', 'Header x-api-key not found (or send Authorization: Bearer <credential>)')
   }
-  if (isAdminKey(sha256Hex(credential), deps.adminKeyHash)) return adminCaller(request, policy, deps)
+  const hash = sha256Hex(credential)
+  if (isAdminKey(hash, deps.adminKeyHash)) return adminCaller(request, policy, deps)
 
-  let caller: Caller
+  let caller: MaybePromise<Tenanted>
   if (hasKeyPrefix(credential)) {
-    const { key, tenant } = await withChallenge(deps.keys.verify(credential))
-    caller =
+    caller = andThen(deps.keys.verify(credential, Date.now(), hash), ({ key, tenant }): Tenanted =>
       key.type === 'secret'
         ? { kind: 'secret', tenant, environment: key.environment, key, scopes: key.scopes, isAdmin: false }
-        : { kind: 'publishable', tenant, environment: key.environment, key }
-  } else if (JWT_SHAPE.test(credential) && deps.sessions) {
-    caller = await withChallenge(deps.sessions.verify(credential), 'error="invalid_token"')
+        : { kind: 'publishable', tenant, environment: key.environment, key },
+    )
   } else if (JWT_SHAPE.test(credential)) {
-    throw challenge(new ApiError('invalid_token', 'Invalid session token'), 'error="invalid_token"')
+    caller = deps.sessions.verify(credential)
   } else {
-    throw challenge(new ApiError('invalid_api_key', 'Invalid API credentials'))
+    throw new ApiError('invalid_api_key', 'Invalid API credentials')
   }
-
-  const claimed = header(request, 'x-tenant-id') ?? header(request, 'x-sender-id')
-  if (claimed !== undefined && claimed !== caller.tenant.id) {
-    throw challenge(new ApiError('tenant_mismatch', 'API key does not match tenant'))
-  }
-  if (caller.tenant.suspended) throw new ApiError('forbidden', 'This tenant is suspended')
-  checkPolicy(request, caller, policy)
-  return caller
+  return andThen(caller, (tenanted) => admit(request, tenanted, policy))
 }
 
-/** Where the route's policy admits the caller's kind, scope and origin; throws otherwise. */
-function checkPolicy(request: FastifyRequest, caller: Exclude<Caller, { kind: 'admin' }>, policy: AuthPolicy): void {
+/** The caller, if its tenant header, tenant status, kind, scope and origin fit the route. */
+function admit(request: FastifyRequest, caller: Tenanted, policy: AuthPolicy): Caller {
+  const claimed = header(request, 'x-tenant-id') ?? header(request, 'x-sender-id')
+  if (claimed !== undefined && claimed !== caller.tenant.id) throw new ApiError('tenant_mismatch', 'API key does not match tenant')
+  if (caller.tenant.suspended) throw new ApiError('forbidden', 'This tenant is suspended')
   if (!policy.callers.includes(caller.kind)) {
     if (caller.kind === 'session') throw new ApiError('forbidden', 'Session tokens cannot call this endpoint')
-    if (policy.callers.length === 1 && policy.callers[0] === 'admin') {
-      throw new ApiError('forbidden', 'This endpoint needs the admin key')
-    }
+    if (policy.callers.length === 1 && policy.callers[0] === 'admin') throw new ApiError('forbidden', 'This endpoint needs the admin key')
     throw new ApiError('key_type_not_allowed', `A ${caller.kind} key cannot call this endpoint`)
   }
   if (caller.kind === 'publishable') {
@@ -98,23 +103,22 @@ function checkPolicy(request: FastifyRequest, caller: Exclude<Caller, { kind: 'a
       headers: { 'www-authenticate': `Bearer error="insufficient_scope", scope="${policy.scope}"` },
     })
   }
+  return caller
 }
 
 /** The admin key: operator routes as itself, tenant routes as an unscoped secret key. */
-async function adminCaller(request: FastifyRequest, policy: AuthPolicy, deps: AuthDeps): Promise<Caller> {
+function adminCaller(request: FastifyRequest, policy: AuthPolicy, deps: AuthDeps): MaybePromise<Caller> {
   if (policy.callers.includes('admin')) return { kind: 'admin' }
-  if (!policy.callers.includes('secret')) {
-    throw new ApiError('key_type_not_allowed', 'The admin key cannot call this endpoint')
-  }
+  if (!policy.callers.includes('secret')) throw new ApiError('key_type_not_allowed', 'The admin key cannot call this endpoint')
   const tenantId = header(request, 'x-tenant-id') ?? header(request, 'x-sender-id')
   const environment = header(request, 'x-environment')
   if (tenantId === undefined || (environment !== 'live' && environment !== 'test')) {
     throw new ApiError('invalid_request', 'The admin key acts on a tenant with x-tenant-id and x-environment: live|test')
   }
-  const tenant = await deps.keys.tenant(tenantId)
-  if (!tenant || tenant.deletedAt !== null) throw new ApiError('not_found', 'Tenant not found')
-  const caller: SecretCaller = { kind: 'secret', tenant, environment, key: null, scopes: [], isAdmin: true }
-  return caller
+  return andThen(deps.keys.tenant(tenantId), (tenant): SecretCaller => {
+    if (!tenant || tenant.deletedAt !== null) throw new ApiError('not_found', 'Tenant not found')
+    return { kind: 'secret', tenant, environment, key: null, scopes: [], isAdmin: true }
+  })
 }
 
 /** The credential from x-api-key or Authorization (or `apiKey` in the body where pk_ is allowed). */
@@ -146,15 +150,9 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return value === undefined || value === '' ? undefined : value
 }
 
-function challenge(error: ApiError, params?: string): ApiError {
-  const value = params ? `Bearer realm="parley", ${params}` : 'Bearer realm="parley"'
+/** 401s carry WWW-Authenticate (RFC 6750), with error="invalid_token" for session-token failures. */
+function withChallenge(error: unknown): unknown {
+  if (!(error instanceof ApiError) || error.status !== 401 || error.headers) return error
+  const value = TOKEN_CODES.has(error.code) ? 'Bearer realm="parley", error="invalid_token"' : 'Bearer realm="parley"'
   return new ApiError(error.code, error.message, { headers: { 'www-authenticate': value } })
-}
-
-async function withChallenge<T>(promise: Promise<T>, params?: string): Promise<T> {
-  try {
-    return await promise
-  } catch (error) {
-    throw error instanceof ApiError && error.status === 401 ? challenge(error, params) : error
-  }
 }

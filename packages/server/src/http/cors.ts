@@ -25,13 +25,15 @@ export function registerCors(app: FastifyInstance): void {
     return reply.status(204).send()
   })
 
-  app.addHook('onSend', async (request, reply) => {
-    if (!request.url.startsWith('/v1/') || request.method === 'OPTIONS') return
-    reply.header('vary', 'Origin')
-    const origin = request.headers.origin
-    if (origin && corsAllowed(request, origin)) {
-      reply.headers({ 'access-control-allow-origin': origin, 'access-control-expose-headers': EXPOSED_HEADERS })
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (request.url.startsWith('/v1/') && request.method !== 'OPTIONS') {
+      reply.header('vary', 'Origin')
+      const origin = request.headers.origin
+      if (origin && corsAllowed(request, origin)) {
+        reply.headers({ 'access-control-allow-origin': origin, 'access-control-expose-headers': EXPOSED_HEADERS })
+      }
     }
+    done(null, payload)
   })
 }
 
