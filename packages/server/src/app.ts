@@ -43,6 +43,10 @@ import { tenantRoutes } from './tenants/routes.js'
 import { TenantService } from './tenants/service.js'
 import { TenantStore } from './tenants/store.js'
 import { tokenRoutes } from './tokens/routes.js'
+import { UsageRecorder } from './usage/recorder.js'
+import { usageRoutes } from './usage/routes.js'
+import { UsageService } from './usage/service.js'
+import { UsageStore } from './usage/store.js'
 import { userRoutes } from './users/routes.js'
 import { UserService } from './users/service.js'
 import { UserStore } from './users/store.js'
@@ -75,6 +79,7 @@ export interface Services {
   conversations: ConversationService
   messages: MessageService
   events: EventBus
+  usage: UsageRecorder
 }
 
 export async function createParley(config: Readonly<Config>, options: ParleyOptions = {}): Promise<Parley> {
@@ -120,7 +125,14 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   const conversations = new ConversationService(conversationStore, userStore, reader, uow)
   const messages = new MessageService(messageStore, conversationStore, uow)
   users.onDeleted((tenantId, environment, userId) => conversations.removeUserEverywhere({ tenantId, environment }, userId))
-  const services: Services = { keys, tenants, verifier, invalidations, users, tokens, signingKeys, conversations, messages, events }
+
+  const usageStore = new UsageStore(store.db)
+  const usage = new UsageRecorder(usageStore, {
+    minutesMs: config.usageMinutesRetentionHours * 3600_000,
+    hoursMs: config.usageHoursRetentionDays * 86_400_000,
+  })
+  const usageService = new UsageService(usageStore, usage, keyStore, lastUsed)
+  const services: Services = { keys, tenants, verifier, invalidations, users, tokens, signingKeys, conversations, messages, events, usage }
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -142,6 +154,14 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
     done()
   })
   registerProblemHandling(app, config.publicUrl)
+  // Usage counts every response of a request that authenticated with a key, whatever its status.
+  app.addHook('onResponse', (request, reply, done) => {
+    const caller = request.caller
+    if (caller && (caller.kind === 'secret' || caller.kind === 'publishable') && caller.key) {
+      usage.record(caller.key.id, caller.tenant.id, caller.environment, reply.statusCode, reply.elapsedTime)
+    }
+    done()
+  })
   registerAuthentication(app, {
     keys: verifier,
     adminKeyHash: adminKey.hash,
@@ -162,13 +182,20 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   await app.register(identityRoutes, { identity })
   await app.register(conversationRoutes, { conversations, reader })
   await app.register(messageRoutes, { messages })
+  await app.register(usageRoutes, { usage: usageService })
   await app.ready()
 
   const flush = async () => {
     await lastUsed.flush()
+    await usage.flush()
   }
+  let lastPrune = 0
   const timer = setInterval(() => {
     flush().catch((error) => logger.warn({ err: error }, 'flush failed; will retry'))
+    if (Date.now() - lastPrune > 3600_000) {
+      lastPrune = Date.now()
+      usage.prune().catch((error) => logger.warn({ err: error }, 'usage pruning failed'))
+    }
   }, config.flushIntervalMs)
   timer.unref()
 

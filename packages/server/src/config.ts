@@ -41,6 +41,9 @@ export interface Config {
   flushIntervalMs: number
   /** Base64 of 32 bytes encrypting signing keys at rest; null = a 0600 file in dataDir. */
   signingKek: string | null
+  /** How long per-minute and per-hour usage buckets are kept (day buckets are kept forever). */
+  usageMinutesRetentionHours: number
+  usageHoursRetentionDays: number
 }
 
 export class ConfigError extends Error {
@@ -163,6 +166,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
     keyCacheMaxEntries: integer(env, 'PARLEY_KEY_CACHE_MAX_ENTRIES', 100_000, 100, 10_000_000),
     flushIntervalMs: integer(env, 'PARLEY_FLUSH_INTERVAL_MS', 5000, 100, 60_000),
     signingKek,
+    usageMinutesRetentionHours: integer(env, 'PARLEY_USAGE_MINUTES_RETENTION_HOURS', 48, 1, 24 * 365),
+    usageHoursRetentionDays: integer(env, 'PARLEY_USAGE_HOURS_RETENTION_DAYS', 90, 1, 3650),
   }
   return Object.freeze(config)
 }

@@ -4,6 +4,7 @@ import type { Dialect, Store } from './database.js'
 import * as foundation from './migrations/001-foundation.js'
 import * as users from './migrations/002-users-and-signing-keys.js'
 import * as chat from './migrations/003-chat.js'
+import * as usage from './migrations/004-usage-and-alerts.js'
 
 type Step = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }
 
@@ -12,6 +13,7 @@ const STEPS: Record<string, Step> = {
   '001-foundation': foundation,
   '002-users-and-signing-keys': users,
   '003-chat': chat,
+  '004-usage-and-alerts': usage,
 }
 
 class StaticProvider implements MigrationProvider {

@@ -127,6 +127,39 @@ export interface EventsTable {
   created_at: string
 }
 
+/** One row per key per bucket (minute, hour or day): counters summed by the usage flusher. */
+export interface UsageTable {
+  key_id: string
+  /** The bucket's start, ISO 8601 UTC. */
+  bucket: string
+  tenant_id: string
+  environment: 'live' | 'test'
+  requests: number
+  success: number
+  client_errors: number
+  server_errors: number
+  rate_limited: number
+  /** Sum of response times, for the average. */
+  latency_ms: number
+}
+
+export interface AlertRulesTable {
+  tenant_id: string
+  environment: 'live' | 'test'
+  rules: string
+  updated_at: string
+}
+
+export interface AlertEventsTable {
+  id: string
+  tenant_id: string
+  environment: 'live' | 'test'
+  key_id: string
+  rule: string
+  details: string
+  created_at: string
+}
+
 export interface Database {
   meta: MetaTable
   tenants: TenantsTable
@@ -137,4 +170,9 @@ export interface Database {
   members: MembersTable
   messages: MessagesTable
   events: EventsTable
+  usage_minutes: UsageTable
+  usage_hours: UsageTable
+  usage_days: UsageTable
+  alert_rules: AlertRulesTable
+  alert_events: AlertEventsTable
 }
