@@ -5,6 +5,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { DestinationStream, Logger } from 'pino'
+import { AlertEvaluator } from './alerts/evaluator.js'
+import { alertRoutes } from './alerts/routes.js'
+import { AlertStore } from './alerts/store.js'
 import { type AdminKeySetup, setUpAdminKey } from './auth/admin-key.js'
 import { KeyVerifier } from './auth/api-keys.js'
 import { Kek } from './auth/kek.js'
@@ -132,6 +135,9 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
     hoursMs: config.usageHoursRetentionDays * 86_400_000,
   })
   const usageService = new UsageService(usageStore, usage, keyStore, lastUsed)
+  const alertStore = new AlertStore(store.db)
+  const alerts = new AlertEvaluator(alertStore, uow)
+  usage.onFlush((rows) => alerts.afterFlush(rows))
   const services: Services = { keys, tenants, verifier, invalidations, users, tokens, signingKeys, conversations, messages, events, usage }
 
   const app = Fastify({
@@ -183,6 +189,7 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   await app.register(conversationRoutes, { conversations, reader })
   await app.register(messageRoutes, { messages })
   await app.register(usageRoutes, { usage: usageService })
+  await app.register(alertRoutes, { store: alertStore, evaluator: alerts })
   await app.ready()
 
   const flush = async () => {

@@ -3,7 +3,8 @@
  * transaction as the change, then published on the in-process bus. The realtime gateway fans it
  * out to sockets and (in a later release) webhooks deliver it; both read only this shape.
  *
- * `type` is one of the realtime event names (API.md §6); webhook-only types (§7) join it later.
+ * `type` is a realtime event name (API.md §6) or `key.alert`; the other webhook-only types (§7)
+ * join it with webhooks.
  */
 import type { Environment } from '../auth/key-format.js'
 
@@ -17,6 +18,7 @@ export type ChatEventType =
   | 'member.added'
   | 'member.removed'
   | 'read.updated'
+  | 'key.alert'
 
 export interface DomainEvent {
   /** `evt_…`, stable: the same id in the outbox, on the socket and (later) in webhook-id. */
