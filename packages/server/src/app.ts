@@ -36,6 +36,10 @@ import { keyRoutes } from './keys/routes.js'
 import { KeyService } from './keys/service.js'
 import { KeyStore } from './keys/store.js'
 import { meRoutes } from './me/routes.js'
+import type { Broker } from './realtime/broker.js'
+import { MemoryBroker } from './realtime/broker-memory.js'
+import type { RealtimeGateway } from './realtime/gateway.js'
+import { createRealtime } from './realtime/setup.js'
 import { messageRoutes } from './messages/routes.js'
 import { MessageService } from './messages/service.js'
 import { MessageStore } from './messages/store.js'
@@ -57,6 +61,8 @@ import { UserStore } from './users/store.js'
 export interface ParleyOptions {
   /** Where log lines go (default: stdout). Tests pass a capture stream. */
   logDestination?: DestinationStream
+  /** Overrides the broker chosen from configuration (tests join nodes on one in-memory bus). */
+  broker?: Broker
 }
 
 export interface Parley {
@@ -83,6 +89,8 @@ export interface Services {
   messages: MessageService
   events: EventBus
   usage: UsageRecorder
+  gateway: RealtimeGateway
+  broker: Broker
 }
 
 export async function createParley(config: Readonly<Config>, options: ParleyOptions = {}): Promise<Parley> {
@@ -138,7 +146,24 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   const alertStore = new AlertStore(store.db)
   const alerts = new AlertEvaluator(alertStore, uow)
   usage.onFlush((rows) => alerts.afterFlush(rows))
-  const services: Services = { keys, tenants, verifier, invalidations, users, tokens, signingKeys, conversations, messages, events, usage }
+
+  const broker = options.broker ?? (await createBroker(config, logger))
+  const { gateway } = createRealtime({
+    broker,
+    bus: events,
+    invalidations,
+    tokens,
+    keys: verifier,
+    conversations: conversationStore,
+    messageStore,
+    messages,
+    publicUrl: config.publicUrl,
+    logger,
+  })
+  const services: Services = {
+    ...{ keys, tenants, verifier, invalidations, users, tokens, signingKeys },
+    ...{ conversations, messages, events, usage, gateway, broker },
+  }
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -190,6 +215,7 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   await app.register(messageRoutes, { messages })
   await app.register(usageRoutes, { usage: usageService })
   await app.register(alertRoutes, { store: alertStore, evaluator: alerts })
+  gateway.attach(app.server)
   await app.ready()
 
   const flush = async () => {
@@ -210,10 +236,18 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   const close = () =>
     (closing ??= (async () => {
       clearInterval(timer)
+      await gateway.close()
       await app.close()
       await flush().catch((error) => logger.error({ err: error }, 'final flush failed'))
+      await broker.close()
       await store.close()
     })())
 
   return { app, store, logger, adminKey, services, flush, close }
+}
+
+/** The in-memory broker for one node; Redis when PARLEY_REDIS_URL is set (loaded only then). */
+async function createBroker(config: Readonly<Config>, logger: Logger): Promise<Broker> {
+  const onError = (error: unknown, context: string) => logger.error({ err: error, context }, 'broker error')
+  return new MemoryBroker({ onError })
 }

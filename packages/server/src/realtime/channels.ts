@@ -1,0 +1,30 @@
+/**
+ * Which broker channels an event travels on. A node subscribes to the channels its local sockets
+ * need: each user socket to its user channel and its conversations' channels, each secret-key
+ * socket to its tenant channel.
+ *
+ *   conversation.created → the user channel of every member (none is subscribed to it yet)
+ *   member.added         → the conversation channel, and the new member's user channel
+ *   every other event    → the conversation channel
+ *   all events           → the tenant channel (secret keys with events:read)
+ */
+import type { Environment } from '../auth/key-format.js'
+import type { DomainEvent } from '../events/envelope.js'
+
+export const conversationChannel = (tenantId: string, environment: Environment, conversationId: string) =>
+  `conv:${tenantId}:${environment}:${conversationId}`
+export const userChannel = (tenantId: string, environment: Environment, userId: string) => `user:${tenantId}:${environment}:${userId}`
+export const tenantChannel = (tenantId: string, environment: Environment) => `tenant:${tenantId}:${environment}`
+
+export function channelsFor(event: DomainEvent): string[] {
+  const { tenantId, environment, conversationId } = event
+  const channels = [tenantChannel(tenantId, environment)]
+  if (event.type === 'conversation.created') {
+    const members = (event.data.members as { userId: string }[] | undefined) ?? []
+    for (const member of members) channels.push(userChannel(tenantId, environment, member.userId))
+    return channels
+  }
+  if (conversationId !== null) channels.push(conversationChannel(tenantId, environment, conversationId))
+  if (event.type === 'member.added') channels.push(userChannel(tenantId, environment, event.data.userId as string))
+  return channels
+}

@@ -1,0 +1,238 @@
+/**
+ * GET /v1/realtime: the WebSocket gateway (API.md §6). Authenticates before the upgrade when an
+ * Authorization header is present (a bad one is refused with HTTP 401/403, no socket is opened);
+ * otherwise the first frame must be `auth` within 10 s, and unauthenticated sockets per IP are
+ * capped. One sweep per second drives token expiry for every socket, one per 30 s the heartbeat.
+ */
+import type { IncomingMessage, Server } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { Logger } from 'pino'
+import { WebSocketServer, type WebSocket } from 'ws'
+import type { Invalidation } from '../cluster/invalidations.js'
+import { ApiError, problemBody } from '../errors.js'
+import { requestIdOf } from '../http/request-id.js'
+import { Connection, type ConnectionContext, closeCodeFor } from './connection.js'
+import type { SocketAuthenticator } from './identity.js'
+import { AUTH_TIMEOUT_MS, CLOSE, EXPIRY_WARNING_MS, FrameError, HEARTBEAT_MS, MAX_FRAME_BYTES, frames, parseClientFrame } from './protocol.js'
+
+export interface GatewayOptions {
+  publicUrl: string
+  maxUnauthenticatedPerIp: number
+  /** Frames a socket may send: a burst, refilled at a steady rate. */
+  frameBurst: number
+  framesPerSecond: number
+}
+
+const BEARER = /^Bearer +([^\s]+) *$/i
+
+export class RealtimeGateway {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
+  private readonly connections = new Set<Connection>()
+  private readonly pendingPerIp = new Map<string, number>()
+  private readonly frameBudget = new WeakMap<Connection, { tokens: number; at: number }>()
+  private sweepTimer: NodeJS.Timeout | null = null
+  private ticks = 0
+
+  constructor(
+    private readonly authenticator: SocketAuthenticator,
+    private readonly context: Omit<ConnectionContext, 'reauthenticate'>,
+    private readonly options: GatewayOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  attach(server: Server): void {
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.upgrade(request, socket, head).catch((error) => {
+        this.logger.error({ err: error }, 'realtime upgrade failed')
+        refuse(socket, new ApiError('internal_error', 'Upgrade failed'), this.options.publicUrl)
+      })
+    })
+    this.sweepTimer = setInterval(() => this.sweep(), 1000)
+    this.sweepTimer.unref()
+  }
+
+  get openSockets(): number {
+    return this.connections.size
+  }
+
+  /** Re-checks the sockets a credential change may affect (revocation, suspension, deletion). */
+  onInvalidation(change: Invalidation): void {
+    for (const connection of this.connections) {
+      const { caller } = connection
+      const affected =
+        (change.type === 'tenant' && caller.tenant.id === change.tenantId) ||
+        (change.type === 'key' && caller.kind === 'secret' && caller.key?.keyHash === change.hash) ||
+        (change.type === 'user-tokens' &&
+          caller.kind === 'session' &&
+          caller.tenant.id === change.tenantId &&
+          caller.environment === change.environment &&
+          caller.userId === change.userId)
+      if (affected) void connection.revalidate()
+    }
+  }
+
+  /** Graceful shutdown: every socket is told to reconnect elsewhere (1012). */
+  async close(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer)
+    for (const connection of this.connections) connection.close(CLOSE.restarting, 'server restarting')
+    for (const socket of this.wss.clients) socket.terminate()
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()))
+  }
+
+  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const path = (request.url ?? '').split('?')[0]
+    if (path !== '/v1/realtime') return refuse(socket, new ApiError('not_found', `No route ${path}`), this.options.publicUrl)
+    const authorization = request.headers.authorization
+    if (authorization !== undefined) {
+      const match = BEARER.exec(authorization)
+      const credential = match?.[1]
+      if (!credential) return refuse(socket, new ApiError('invalid_request', 'Authorization must be "Bearer <credential>"'), this.options.publicUrl)
+      let caller
+      try {
+        caller = await this.authenticator.authenticate(credential)
+      } catch (error) {
+        return refuse(socket, error instanceof ApiError ? error : new ApiError('invalid_token', 'Invalid credential'), this.options.publicUrl)
+      }
+      this.wss.handleUpgrade(request, socket, head, (ws) => void this.open(ws, caller, credential))
+      return
+    }
+    const ip = request.socket.remoteAddress ?? 'unknown'
+    const pending = this.pendingPerIp.get(ip) ?? 0
+    if (pending >= this.options.maxUnauthenticatedPerIp) {
+      return refuse(socket, new ApiError('rate_limited', 'Too many unauthenticated sockets from this address', { headers: { 'retry-after': '10' } }), this.options.publicUrl)
+    }
+    this.pendingPerIp.set(ip, pending + 1)
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.awaitAuthFrame(ws, ip))
+  }
+
+  private awaitAuthFrame(ws: WebSocket, ip: string): void {
+    let settled = false
+    const release = () => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      const left = (this.pendingPerIp.get(ip) ?? 1) - 1
+      if (left > 0) this.pendingPerIp.set(ip, left)
+      else this.pendingPerIp.delete(ip)
+    }
+    const timer = setTimeout(() => {
+      release()
+      ws.close(CLOSE.unauthorized, 'authenticate within 10 s')
+    }, AUTH_TIMEOUT_MS)
+    ws.once('close', release)
+    ws.once('message', async (data, isBinary) => {
+      let token: string
+      try {
+        const frame = isBinary ? null : parseClientFrame(data.toString())
+        if (frame?.type !== 'auth') throw new FrameError('the first frame must be auth')
+        token = frame.token
+      } catch {
+        release()
+        return ws.close(CLOSE.unauthorized, 'the first frame must be auth')
+      }
+      try {
+        const caller = await this.authenticator.authenticate(token)
+        release()
+        await this.open(ws, caller, token)
+      } catch (error) {
+        release()
+        ws.close(closeCodeFor(error), error instanceof ApiError ? error.code : 'unauthorized')
+      }
+    })
+  }
+
+  private async open(ws: WebSocket, caller: Awaited<ReturnType<SocketAuthenticator['authenticate']>>, credential: string): Promise<void> {
+    const connection = new Connection(ws, caller, credential, this.connectionContext())
+    this.connections.add(connection)
+    ws.on('pong', () => {
+      connection.alive = true
+    })
+    ws.on('close', () => {
+      this.connections.delete(connection)
+      this.context.hub.leaveAll(connection)
+    })
+    ws.on('error', () => ws.terminate())
+    ws.on('message', (data, isBinary) => this.onFrame(connection, data.toString(), isBinary))
+    try {
+      await connection.start()
+    } catch (error) {
+      this.logger.error({ err: error }, 'realtime start failed')
+      connection.close(CLOSE.restarting, 'try again')
+    }
+  }
+
+  private onFrame(connection: Connection, text: string, isBinary: boolean): void {
+    if (isBinary) return connection.close(CLOSE.badFrame, 'frames are JSON text')
+    if (!this.takeFrameToken(connection)) return connection.close(CLOSE.rateLimited, 'too many frames')
+    let frame
+    try {
+      frame = parseClientFrame(text)
+    } catch (error) {
+      const e = error as FrameError
+      return connection.write(frames.error('bad_frame', e.message, e.ref))
+    }
+    connection.handle(frame).catch((error) => {
+      this.logger.error({ err: error, frameType: frame.type }, 'realtime frame failed')
+      connection.write(frames.error('internal_error', 'Something went wrong on our side'))
+    })
+  }
+
+  /** A token bucket per socket: a burst of frames, refilled at a steady rate. */
+  private takeFrameToken(connection: Connection): boolean {
+    const now = Date.now()
+    const budget = this.frameBudget.get(connection) ?? { tokens: this.options.frameBurst, at: now }
+    budget.tokens = Math.min(this.options.frameBurst, budget.tokens + ((now - budget.at) / 1000) * this.options.framesPerSecond)
+    budget.at = now
+    this.frameBudget.set(connection, budget)
+    if (budget.tokens < 1) return false
+    budget.tokens -= 1
+    return true
+  }
+
+  private sweep(): void {
+    const now = Date.now()
+    const heartbeat = ++this.ticks % (HEARTBEAT_MS / 1000) === 0
+    for (const connection of this.connections) {
+      const expiresAt = connection.expiresAt
+      if (expiresAt !== null) {
+        const left = expiresAt * 1000 - now
+        if (left <= 0) {
+          connection.close(CLOSE.tokenExpired, 'token_expired')
+          continue
+        }
+        if (left <= EXPIRY_WARNING_MS && !connection.expiryWarned) {
+          connection.expiryWarned = true
+          connection.write(frames.expiring(new Date(expiresAt * 1000).toISOString()))
+        }
+      }
+      if (heartbeat) {
+        connection.missedPongs = connection.alive ? 0 : connection.missedPongs + 1
+        if (connection.missedPongs >= 2) {
+          connection.socket.terminate()
+          continue
+        }
+        connection.alive = false
+        connection.socket.ping()
+      }
+    }
+  }
+
+  private connectionContext(): ConnectionContext {
+    return { ...this.context, reauthenticate: (credential) => this.authenticator.authenticate(credential) }
+  }
+}
+
+/** Answers an upgrade request with a problem+json HTTP response instead of a socket. */
+function refuse(socket: Duplex, error: ApiError, publicUrl: string): void {
+  if (!socket.writable) return void socket.destroy()
+  const body = JSON.stringify(problemBody(error, requestIdOf({ headers: {} } as IncomingMessage), publicUrl))
+  const headers = {
+    'Content-Type': 'application/problem+json',
+    'Content-Length': String(Buffer.byteLength(body)),
+    Connection: 'close',
+    ...(error.status === 401 && { 'WWW-Authenticate': 'Bearer realm="parley"' }),
+    ...error.headers,
+  }
+  const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')
+  socket.end(`HTTP/1.1 ${error.status} ${error.code}\r\n${head}\r\n\r\n${body}`)
+}

@@ -1,0 +1,72 @@
+/**
+ * The local side of fan-out: which of this node's sockets listen on which broker channel.
+ * The broker is subscribed to a channel while at least one local socket needs it, so a node only
+ * receives what its sockets need. Each payload arrives serialised once and is written as-is to
+ * every subscribed socket; only the rare membership events are parsed, so sockets can follow them.
+ */
+import type { Broker } from './broker.js'
+
+export interface ControlEvent {
+  event: string
+  conversationId?: string
+  data: Record<string, any>
+}
+
+export interface Subscriber {
+  /** The channels this subscriber is on (owned by the hub). */
+  readonly channels: Set<string>
+  receive(channel: string, payload: string, control: ControlEvent | null): void
+}
+
+// Events that change who listens where, and typing (which must not echo to its sender).
+const CONTROL = /^\{"type":"event","event":"(conversation\.created|conversation\.deleted|member\.added|member\.removed|typing)"/
+
+export class Hub {
+  private readonly listeners = new Map<string, { subscribers: Set<Subscriber>; unsubscribe: () => void }>()
+
+  constructor(private readonly broker: Broker) {}
+
+  join(subscriber: Subscriber, channel: string): void {
+    if (subscriber.channels.has(channel)) return
+    subscriber.channels.add(channel)
+    let entry = this.listeners.get(channel)
+    if (!entry) {
+      const unsubscribe = this.broker.subscribe(channel, (payload) => this.deliver(channel, payload))
+      entry = { subscribers: new Set(), unsubscribe }
+      this.listeners.set(channel, entry)
+    }
+    entry.subscribers.add(subscriber)
+  }
+
+  leave(subscriber: Subscriber, channel: string): void {
+    if (!subscriber.channels.delete(channel)) return
+    const entry = this.listeners.get(channel)
+    if (!entry) return
+    entry.subscribers.delete(subscriber)
+    if (entry.subscribers.size === 0) {
+      this.listeners.delete(channel)
+      entry.unsubscribe()
+    }
+  }
+
+  leaveAll(subscriber: Subscriber): void {
+    for (const channel of [...subscriber.channels]) this.leave(subscriber, channel)
+  }
+
+  publish(channel: string, payload: string): void {
+    this.broker.publish(channel, payload)
+  }
+
+  /** How many channels this node listens on (for metrics and tests). */
+  get channelCount(): number {
+    return this.listeners.size
+  }
+
+  private deliver(channel: string, payload: string): void {
+    const entry = this.listeners.get(channel)
+    if (!entry) return
+    const control = CONTROL.test(payload) ? (JSON.parse(payload) as ControlEvent) : null
+    // A copy: receiving may make a subscriber leave this very channel.
+    for (const subscriber of [...entry.subscribers]) subscriber.receive(channel, payload, control)
+  }
+}
