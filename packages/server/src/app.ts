@@ -36,6 +36,8 @@ import { keyRoutes } from './keys/routes.js'
 import { KeyService } from './keys/service.js'
 import { KeyStore } from './keys/store.js'
 import { meRoutes } from './me/routes.js'
+import { Metrics } from './metrics/metrics.js'
+import { metricsRoutes } from './metrics/routes.js'
 import type { Broker } from './realtime/broker.js'
 import { MemoryBroker } from './realtime/broker-memory.js'
 import type { RealtimeGateway } from './realtime/gateway.js'
@@ -160,6 +162,7 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
     publicUrl: config.publicUrl,
     logger,
   })
+  const metrics = new Metrics(() => gateway.openSockets)
   const services: Services = {
     ...{ keys, tenants, verifier, invalidations, users, tokens, signingKeys },
     ...{ conversations, messages, events, usage, gateway, broker },
@@ -187,6 +190,7 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   registerProblemHandling(app, config.publicUrl)
   // Usage counts every response of a request that authenticated with a key, whatever its status.
   app.addHook('onResponse', (request, reply, done) => {
+    metrics.observe(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime)
     const caller = request.caller
     if (caller && (caller.kind === 'secret' || caller.kind === 'publishable') && caller.key) {
       usage.record(caller.key.id, caller.tenant.id, caller.environment, reply.statusCode, reply.elapsedTime)
@@ -197,6 +201,7 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
     keys: verifier,
     adminKeyHash: adminKey.hash,
     sessions: tokens,
+    onFailure: (_request, error) => metrics.authFailures.inc({ code: error.code }),
     onSuccess: (_request, caller) => {
       if ((caller.kind === 'secret' || caller.kind === 'publishable') && caller.key) lastUsed.note(caller.key.id)
     },
@@ -205,6 +210,7 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   await registerOpenApi(app, config.publicUrl)
 
   await app.register(systemRoutes, { readiness: [{ name: 'storage', check: store.ping }] })
+  await app.register(metricsRoutes, { metrics, isPublic: config.metricsPublic })
   await app.register(tenantRoutes, { tenants })
   await app.register(keyRoutes, { keys })
   await app.register(meRoutes)
