@@ -47,7 +47,9 @@ export async function startServer(env = {}, nodeArgs = []) {
     if (child.exitCode !== null) throw new Error(`parley exited with ${child.exitCode}`)
     try {
       if ((await fetch(`${url}/readyz`)).status === 200) break
-    } catch {}
+    } catch {
+      // not listening yet
+    }
     if (Date.now() - started > 30_000) throw new Error('parley did not become ready')
     await new Promise((r) => setTimeout(r, 50))
   }

@@ -12,7 +12,6 @@ import { type AdminKeySetup, setUpAdminKey } from './auth/admin-key.js'
 import { KeyVerifier } from './auth/api-keys.js'
 import { Kek } from './auth/kek.js'
 import { LastUsedTracker } from './auth/last-used.js'
-import { RevocationState } from './auth/revocations.js'
 import { SessionTokens } from './auth/session-tokens.js'
 import { SigningKeyRing } from './auth/signing-keys.js'
 import { Invalidations } from './cluster/invalidations.js'
@@ -59,6 +58,7 @@ import { UsageStore } from './usage/store.js'
 import { userRoutes } from './users/routes.js'
 import { UserService } from './users/service.js'
 import { UserStore } from './users/store.js'
+import { UserCache } from './users/user-cache.js'
 
 export interface ParleyOptions {
   /** Where log lines go (default: stdout). Tests pass a capture stream. */
@@ -106,21 +106,16 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   const tenantStore = new TenantStore(store.db)
   const verifier = new KeyVerifier(keyStore, tenantStore, { ttlMs: config.keyCacheTtlMs, maxEntries: config.keyCacheMaxEntries })
   const userStore = new UserStore(store.db)
-  const revocations = new RevocationState(
-    async (tenantId, environment, userId) => {
-      const user = await userStore.find(tenantId, environment, userId)
-      return user ? { validAfterMs: Date.parse(user.tokensValidAfter ?? user.createdAt) } : null
-    },
-    { ttlMs: config.keyCacheTtlMs, maxEntries: config.keyCacheMaxEntries },
-  )
+  const userCache = new UserCache(userStore, { ttlMs: config.keyCacheTtlMs, maxEntries: config.keyCacheMaxEntries })
   invalidations.on((change) => {
     if (change.type === 'key') verifier.invalidateKey(change.hash)
     if (change.type === 'tenant') verifier.invalidateTenant(change.tenantId)
-    if (change.type === 'user-tokens') revocations.forget(change.tenantId, change.environment, change.userId)
+    if (change.type === 'user') userCache.forget(change.tenantId, change.environment, change.userId)
+    if (change.type === 'signing-keys') signingKeys.reload().catch((error) => logger.error({ err: error }, 'signing key reload failed'))
   })
   const signingKeys = new SigningKeyRing(store.db, Kek.load(config.signingKek, config.dataDir))
   await signingKeys.start()
-  const tokens = new SessionTokens(signingKeys, config.publicUrl, verifier, revocations, {
+  const tokens = new SessionTokens(signingKeys, config.publicUrl, verifier, userCache, {
     maxCachedTokens: config.keyCacheMaxEntries,
   })
 
@@ -128,7 +123,7 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   const keys = new KeyService(keyStore, config.plans, invalidations, lastUsed)
   const tenants = new TenantService(store.db, tenantStore, keys, Object.keys(config.plans), invalidations)
   const users = new UserService(userStore, invalidations)
-  const identity = new IdentityService(userStore, keyStore, tokens)
+  const identity = new IdentityService(userStore, userCache, keyStore, tokens)
 
   const events = new EventBus((error, event) => logger.error({ err: error, eventType: event.type }, 'event consumer failed'))
   const uow = new UnitOfWork(store.db, events)
@@ -174,6 +169,8 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
     genReqId: requestIdOf,
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
+    // Path ids may be 128 characters (tenant-chosen ids); longer ones must reach validation (400).
+    maxParamLength: 512,
     clientErrorHandler: clientErrorHandler(config.publicUrl),
     // A hop count is supported by Fastify (proxy-addr) even though its types only list strings.
     trustProxy: config.trustProxy as boolean,
@@ -215,7 +212,7 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   await app.register(keyRoutes, { keys })
   await app.register(meRoutes)
   await app.register(userRoutes, { users })
-  await app.register(tokenRoutes, { tokens, ring: signingKeys, users: userStore })
+  await app.register(tokenRoutes, { tokens, ring: signingKeys, users: userCache, invalidations })
   await app.register(identityRoutes, { identity })
   await app.register(conversationRoutes, { conversations, reader })
   await app.register(messageRoutes, { messages })
@@ -237,11 +234,18 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
     }
   }, config.flushIntervalMs)
   timer.unref()
+  // Nodes sharing a database without Redis learn of a signing-key rotation within the same
+  // freshness bound as key changes (with Redis, the invalidation reaches them at once).
+  const ringTimer = setInterval(() => {
+    signingKeys.reload().catch((error) => logger.warn({ err: error }, 'signing key reload failed'))
+  }, Math.max(1000, config.keyCacheTtlMs))
+  ringTimer.unref()
 
   let closing: Promise<void> | null = null
   const close = () =>
     (closing ??= (async () => {
       clearInterval(timer)
+      clearInterval(ringTimer)
       await gateway.close()
       await app.close()
       await flush().catch((error) => logger.error({ err: error }, 'final flush failed'))

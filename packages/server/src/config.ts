@@ -162,7 +162,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
     webhookAllowPrivate: boolean(env, 'PARLEY_WEBHOOK_ALLOW_PRIVATE'),
     metricsPublic: boolean(env, 'PARLEY_METRICS_PUBLIC'),
     plans: plans(env),
-    keyCacheTtlMs: integer(env, 'PARLEY_KEY_CACHE_TTL_MS', 2000, 0, 60_000),
+    // Bounds how long another node may accept a revoked key without Redis: API.md §9 allows 1 s.
+    keyCacheTtlMs: integer(env, 'PARLEY_KEY_CACHE_TTL_MS', 900, 0, 60_000),
     keyCacheMaxEntries: integer(env, 'PARLEY_KEY_CACHE_MAX_ENTRIES', 100_000, 100, 10_000_000),
     flushIntervalMs: integer(env, 'PARLEY_FLUSH_INTERVAL_MS', 5000, 100, 60_000),
     signingKek,

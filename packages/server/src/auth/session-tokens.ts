@@ -13,10 +13,10 @@ import { type JWTPayload, SignJWT, decodeProtectedHeader, errors, jwtVerify } fr
 import type { SessionCaller } from './caller.js'
 import type { KeyVerifier } from './api-keys.js'
 import { ApiError } from '../errors.js'
+import type { UserCache } from '../users/user-cache.js'
 import { randomBase62 } from '../ids.js'
 import { type MaybePromise, andThen } from '../lib/maybe-promise.js'
 import type { Environment } from './key-format.js'
-import type { RevocationState } from './revocations.js'
 import { MAX_TOKEN_LIFETIME_S, type SigningKeyRing } from './signing-keys.js'
 import { TtlCache } from './ttl-cache.js'
 
@@ -57,7 +57,7 @@ export class SessionTokens {
     private readonly ring: SigningKeyRing,
     private readonly issuer: string,
     private readonly keys: KeyVerifier,
-    private readonly revocations: RevocationState,
+    private readonly users: UserCache,
     options: { maxCachedTokens: number },
   ) {
     this.verified = new TtlCache(options.maxCachedTokens, (MAX_TOKEN_LIFETIME_S + SKEW_S) * 1000)
@@ -105,8 +105,8 @@ export class SessionTokens {
   private callerOf(claims: TokenClaims, now: number): MaybePromise<SessionCaller> {
     return andThen(this.keys.tenant(claims.tid, now), (tenant) => {
       if (!tenant || tenant.deletedAt !== null) throw revoked()
-      return andThen(this.revocations.get(claims.tid, claims.env, claims.sub), (state) => {
-        if (state === null || issuedAtMs(claims) < state.validAfterMs) throw revoked()
+      return andThen(this.users.get(claims.tid, claims.env, claims.sub), (cached) => {
+        if (cached === null || issuedAtMs(claims) < cached.validAfterMs) throw revoked()
         return {
           kind: 'session' as const,
           tenant,

@@ -6,7 +6,10 @@
 export type Invalidation =
   | { type: 'key'; hash: string }
   | { type: 'tenant'; tenantId: string }
-  | { type: 'user-tokens'; tenantId: string; environment: 'live' | 'test'; userId: string }
+  /** A user changed: profile, deletion or token revocation. */
+  | { type: 'user'; tenantId: string; environment: 'live' | 'test'; userId: string }
+  /** Session-token signing keys were rotated: reload them (new kid to sign with and publish). */
+  | { type: 'signing-keys' }
 
 type Listener = (invalidation: Invalidation) => void
 

@@ -41,7 +41,7 @@ export class ConversationService {
     const directKey = input.type === 'direct' ? directKeyOf(memberIds) : null
     if (directKey !== null) {
       const existing = await this.store.findDirect(scope, directKey)
-      if (existing) return { created: false, conversation: await this.reader.detail(caller, existing) }
+      if (existing) return { created: false, conversation: await this.reopenDirect(caller, existing, memberIds) }
     }
     if (input.id !== undefined && (await this.store.find(scope, input.id))) {
       throw new ApiError('conflict', `Conversation ${input.id} already exists`)
@@ -75,7 +75,7 @@ export class ConversationService {
       if (!isUniqueViolation(error)) throw error
       // Lost a race: the same pair's direct conversation, or the same id, was created meanwhile.
       const winner = directKey !== null ? await this.store.findDirect(scope, directKey) : null
-      if (winner) return { created: false, conversation: await this.reader.detail(caller, winner) }
+      if (winner) return { created: false, conversation: await this.reopenDirect(caller, winner, memberIds) }
       throw new ApiError('conflict', `Conversation ${conversation.id} already exists`)
     }
     return { created: true, conversation: await this.reader.detail(caller, conversation) }
@@ -144,6 +144,22 @@ export class ConversationService {
         }
       }
     })
+  }
+
+  /**
+   * The pair's existing direct conversation, with whichever of the two left (or was deleted and
+   * created again) added back: a direct conversation always has both members.
+   */
+  private async reopenDirect(caller: ChatCaller, conversation: Conversation, pair: string[]) {
+    const scope = scopeOf(caller)
+    await this.uow.run(async (trx, emit) => {
+      const present = new Set((await this.store.members(scope, conversation.id, trx)).map((m) => m.userId))
+      const joinedAt = new Date().toISOString()
+      const returning: Member[] = pair.filter((id) => !present.has(id)).map((userId) => ({ userId, role: 'member', joinedAt, lastReadSeq: 0 }))
+      await this.store.addMembers({ ...scope, id: conversation.id }, returning, trx)
+      for (const member of returning) emit(domainEvent('member.added', scope, conversation.id, { conversationId: conversation.id, ...member }))
+    })
+    return this.reader.detail(caller, conversation)
   }
 
   private async requireUsers(scope: ChatScope, ids: string[]): Promise<void> {

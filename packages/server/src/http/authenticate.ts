@@ -75,7 +75,8 @@ function authenticate(request: FastifyRequest, policy: AuthPolicy, deps: AuthDep
         ? { kind: 'secret', tenant, environment: key.environment, key, scopes: key.scopes, isAdmin: false }
         : { kind: 'publishable', tenant, environment: key.environment, key },
     )
-  } else if (JWT_SHAPE.test(credential)) {
+  } else if (JWT_SHAPE.test(credential) || credential.startsWith('eyJ')) {
+    // Anything shaped like a JWT (a base64url JSON header) is judged as a session token.
     caller = deps.sessions.verify(credential)
   } else {
     throw new ApiError('invalid_api_key', 'Invalid API credentials')

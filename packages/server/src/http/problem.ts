@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ApiError, type FieldError, problemBody } from '../errors.js'
+import { newId } from '../ids.js'
 import { isStorageUnavailable } from '../storage/database.js'
 
 export function registerProblemHandling(app: FastifyInstance, publicUrl: string): void {
@@ -71,9 +72,11 @@ export function clientErrorHandler(publicUrl: string) {
     }
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400
     const detail = status === 431 ? 'The request headers are too large' : 'The HTTP request is malformed'
-    const body = JSON.stringify(problemBody(new ApiError('invalid_request', detail, { status }), 'req_unassigned', publicUrl))
+    // No request object exists yet, but every response still gets an id (API.md §0.3).
+    const requestId = newId('request')
+    const body = JSON.stringify(problemBody(new ApiError('invalid_request', detail, { status }), requestId, publicUrl))
     socket.end(
-      `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nContent-Type: application/problem+json\r\n` +
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nContent-Type: application/problem+json\r\nx-request-id: ${requestId}\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     )
   }

@@ -20,5 +20,19 @@ function build(options: Options): Ajv {
 export function validatorCompiler(): FastifySchemaCompiler<unknown> {
   const bodies = build({ coerceTypes: false, removeAdditional: false })
   const queries = build({ coerceTypes: 'array', removeAdditional: true })
-  return ({ schema, httpPart }) => (httpPart === 'body' ? bodies : queries).compile(schema as object)
+  return ({ schema, httpPart }) => {
+    if (httpPart !== 'body') return queries.compile(schema as object)
+    const validate = bodies.compile(schema as object)
+    // Fastify hands a request without a body to the validator as null. Validate it as {} instead,
+    // so a bare `POST /v1/keys/{id}/roll` works when every field is optional, and a route with
+    // required fields names the first missing one rather than answering "body must be object".
+    const validateBody = (data: unknown) => {
+      const body = data ?? {}
+      const valid = validate(body)
+      validateBody.errors = validate.errors
+      return valid ? { value: body } : false
+    }
+    validateBody.errors = null as typeof validate.errors
+    return validateBody
+  }
 }

@@ -14,6 +14,7 @@ import { nowIso } from '../lib/time.js'
 import type { User } from '../users/model.js'
 import { userView } from '../users/model.js'
 import type { UserStore } from '../users/store.js'
+import type { UserCache } from '../users/user-cache.js'
 
 export const DEFAULT_VISITOR_TTL_S = 1800
 
@@ -25,6 +26,7 @@ export interface InitVisitorInput {
 export class IdentityService {
   constructor(
     private readonly users: UserStore,
+    private readonly userCache: UserCache,
     private readonly keys: KeyStore,
     private readonly tokens: SessionTokens,
   ) {}
@@ -64,8 +66,9 @@ export class IdentityService {
   }
 
   async me(caller: SessionCaller) {
-    const user = await this.users.find(caller.tenant.id, caller.environment, caller.userId)
-    if (!user) throw new ApiError('token_revoked', 'This user no longer exists')
+    const cached = await this.userCache.get(caller.tenant.id, caller.environment, caller.userId)
+    if (!cached) throw new ApiError('token_revoked', 'This user no longer exists')
+    const { user } = cached
     return {
       user: user.kind === 'visitor' ? visitorView(user) : userView(user),
       tenant: { id: caller.tenant.id, name: caller.tenant.name },

@@ -85,11 +85,13 @@ export class KeyService {
     if (input.expiresAt != null && Date.parse(input.expiresAt) <= Date.now()) {
       throw invalidParam('expiresAt', 'must be in the future')
     }
+    // Stored and compared as text (plan limits, roll), so it must be UTC like every other timestamp.
+    const expiresAt = input.expiresAt == null ? null : new Date(input.expiresAt).toISOString()
     const limit = this.planOf(caller.tenant).keysPerEnvironment
     if (limit !== null && (await this.store.countActive(caller.tenant.id, caller.environment, nowIso())) >= limit) {
       throw new ApiError('plan_limit_reached', `The ${caller.tenant.plan} plan allows ${limit} active keys per environment`)
     }
-    const { record, plaintext } = this.mint(caller.tenant.id, caller.environment, { ...input, scopes })
+    const { record, plaintext } = this.mint(caller.tenant.id, caller.environment, { ...input, scopes, expiresAt })
     await this.store.insert(record)
     return { ...keyView(record), key: plaintext }
   }
@@ -185,7 +187,8 @@ export class KeyService {
       if (!isOrigin(origin)) throw invalidParam(`allowedOrigins[${i}]`, 'must be an origin like https://app.example.com')
     })
     if (input.rateLimit != null && !caller.isAdmin) {
-      const plan = this.planOf(caller.tenant).rateLimit
+      // The operator may give a tenant its own default (enterprise plans); it replaces the plan's.
+      const plan = caller.tenant.rateLimit ?? this.planOf(caller.tenant).rateLimit
       const asked = input.rateLimit.limit / input.rateLimit.windowSeconds
       if (asked > plan.limit / plan.windowSeconds) {
         throw new ApiError('forbidden', 'A rate limit above the plan default needs the admin key')

@@ -155,6 +155,8 @@ export class RedisBroker implements Broker {
 
 /** QUIT lets pending commands finish; an unreachable Redis must not hold shutdown hostage. */
 async function quitGracefully(connection: Redis): Promise<void> {
+  // Not connected: QUIT would only wait in the offline queue, and there is nothing to flush.
+  if (connection.status !== 'ready') return connection.disconnect()
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, CLOSE_GRACE_MS)

@@ -69,12 +69,10 @@ export class ChannelSubscriptions {
       this.hooks.first(channel)
     }
     const remove = handlers.add(handler)
-    let open = true
     return () => {
-      if (!open) return
-      open = false
       remove()
-      // The identity check: after clear() or a 1→0→1 cycle this set is no longer the channel's.
+      // The identity check makes a repeated call harmless: after this channel's 1→0 (or clear())
+      // the set is gone or replaced, so the hook cannot fire twice.
       if (handlers.size === 0 && this.channels.get(channel) === handlers) {
         this.channels.delete(channel)
         this.hooks.last(channel)

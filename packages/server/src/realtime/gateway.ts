@@ -62,7 +62,7 @@ export class RealtimeGateway {
       const affected =
         (change.type === 'tenant' && caller.tenant.id === change.tenantId) ||
         (change.type === 'key' && caller.kind === 'secret' && caller.key?.keyHash === change.hash) ||
-        (change.type === 'user-tokens' &&
+        (change.type === 'user' &&
           caller.kind === 'session' &&
           caller.tenant.id === change.tenantId &&
           caller.environment === change.environment &&

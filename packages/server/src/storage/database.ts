@@ -39,7 +39,31 @@ async function openSqlite(path: string): Promise<Kysely<Database>> {
   database.pragma('synchronous = NORMAL')
   database.pragma('busy_timeout = 5000')
   database.pragma('foreign_keys = ON')
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) })
+}
+
+const MAX_CACHED_STATEMENTS = 1000
+
+/**
+ * Kysely prepares every query anew; compiling the SQL cost more than running it on our hot paths.
+ * Statements are reusable in better-sqlite3 (Kysely runs each to completion synchronously), so
+ * the same SQL text gets the same prepared statement.
+ */
+function withStatementCache(database: import('better-sqlite3').Database) {
+  const statements = new Map<string, import('better-sqlite3').Statement>()
+  return {
+    close: () => database.close(),
+    prepare: (sql: string) => {
+      let statement = statements.get(sql)
+      if (!statement) {
+        // Queries with variable-length IN lists make distinct SQL; start over rather than grow.
+        if (statements.size >= MAX_CACHED_STATEMENTS) statements.clear()
+        statement = database.prepare(sql)
+        statements.set(sql, statement)
+      }
+      return statement
+    },
+  }
 }
 
 async function openPostgres(url: string): Promise<Kysely<Database>> {

@@ -4,22 +4,24 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox'
 import type { SessionTokens } from '../auth/session-tokens.js'
 import type { SigningKeyRing } from '../auth/signing-keys.js'
+import type { Invalidations } from '../cluster/invalidations.js'
 import { isValidScope } from '../auth/scopes.js'
 import { ApiError, invalidParam } from '../errors.js'
 import { secretCaller } from '../http/caller-of.js'
 import { Problem, Timestamp, authErrors } from '../http/schemas.js'
-import type { UserStore } from '../users/store.js'
+import type { UserCache } from '../users/user-cache.js'
 import { UserId } from '../users/schemas.js'
 
 export interface TokenRouteDeps {
   tokens: SessionTokens
   ring: SigningKeyRing
-  users: UserStore
+  invalidations: Invalidations
+  users: UserCache
 }
 
 const TokenResponse = Type.Object({ token: Type.String(), expiresAt: Timestamp })
 
-export const tokenRoutes: FastifyPluginAsyncTypebox<TokenRouteDeps> = async (app, { tokens, ring, users }) => {
+export const tokenRoutes: FastifyPluginAsyncTypebox<TokenRouteDeps> = async (app, { tokens, ring, users, invalidations }) => {
   app.post(
     '/v1/auth/token',
     {
@@ -44,7 +46,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<TokenRouteDeps> = async (app
       scopes?.forEach((scope, i) => {
         if (!isValidScope(scope)) throw invalidParam(`scopes[${i}]`, `unknown scope "${scope}"`)
       })
-      const user = await users.find(caller.tenant.id, caller.environment, userId)
+      const user = (await users.get(caller.tenant.id, caller.environment, userId))?.user
       if (!user) throw new ApiError('user_not_found', `No user ${userId} in this environment; upsert it first`)
       const minted = await tokens.mint({
         tenantId: caller.tenant.id,
@@ -74,6 +76,10 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<TokenRouteDeps> = async (app
         response: { 201: Type.Object({ kid: Type.String(), createdAt: Timestamp }), ...authErrors },
       },
     },
-    async (_request, reply) => reply.status(201).send(await ring.rotate()),
+    async (_request, reply) => {
+      const created = await ring.rotate()
+      invalidations.publish({ type: 'signing-keys' })
+      return reply.status(201).send(created)
+    },
   )
 }

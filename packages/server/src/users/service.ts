@@ -40,6 +40,7 @@ export class UserService {
     const fields = fieldsOf(input)
     if (existing) {
       await this.store.update(existing, fields, now)
+      this.changed(existing)
       return { created: false, user: userView({ ...existing, ...fields, updatedAt: now }) }
     }
     const user: User = {
@@ -66,6 +67,7 @@ export class UserService {
       if (await this.store.find(caller.tenant.id, caller.environment, input.id)) return this.upsert(caller, input)
       throw error
     }
+    this.changed(user)
     return { created: true, user: userView(user) }
   }
 
@@ -91,14 +93,20 @@ export class UserService {
     const now = nowIso()
     const fields = fieldsOf(input)
     await this.store.update(user, fields, now)
+    this.changed(user)
     return userView({ ...user, ...fields, updatedAt: now })
   }
 
   async delete(caller: Scope, id: string): Promise<void> {
     const user = await this.find(caller, id)
     await this.store.delete(user)
-    this.invalidations.publish({ type: 'user-tokens', tenantId: user.tenantId, environment: user.environment, userId: id })
+    this.changed(user)
     for (const hook of this.deletedHooks) await hook(user.tenantId, user.environment, id)
+  }
+
+  /** Tells every node's caches (and open sockets) that this user changed. */
+  private changed(user: Pick<User, 'tenantId' | 'environment' | 'id'>): void {
+    this.invalidations.publish({ type: 'user', tenantId: user.tenantId, environment: user.environment, userId: user.id })
   }
 
   /** Every token minted before this call fails; every token minted after it works. */
@@ -108,7 +116,7 @@ export class UserService {
     // minted in the same millisecond as the call can never be on the wrong side of it.
     const boundary = Date.now() + 1
     await this.store.update(user, { tokensValidAfter: new Date(boundary).toISOString() }, nowIso())
-    this.invalidations.publish({ type: 'user-tokens', tenantId: user.tenantId, environment: user.environment, userId: id })
+    this.changed(user)
     while (Date.now() <= boundary) await new Promise((resolve) => setTimeout(resolve, 1))
   }
 }
