@@ -51,6 +51,9 @@ import { tenantRoutes } from './tenants/routes.js'
 import { TenantService } from './tenants/service.js'
 import { TenantStore } from './tenants/store.js'
 import { tokenRoutes } from './tokens/routes.js'
+import { RequestLimits } from './http/rate-limits.js'
+import type { Limiter } from './limits/limiter.js'
+import { MemoryLimiter } from './limits/limiter-memory.js'
 import { UsageRecorder } from './usage/recorder.js'
 import { usageRoutes } from './usage/routes.js'
 import { UsageService } from './usage/service.js'
@@ -141,10 +144,27 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   })
   const usageService = new UsageService(usageStore, usage, keyStore, lastUsed)
   const alertStore = new AlertStore(store.db)
-  const alerts = new AlertEvaluator(alertStore, uow)
+  const alerts = new AlertEvaluator(alertStore, uow, (error) => logger.error({ err: error }, 'alert evaluation failed'))
   usage.onFlush((rows) => alerts.afterFlush(rows))
 
   const broker = options.broker ?? (await createBroker(config, logger))
+  const limiter = await createLimiter(config, logger)
+  // The gauge reads the gateway lazily, at scrape time.
+  const metrics = new Metrics(() => gateway.openSockets)
+  const limits = new RequestLimits(
+    limiter,
+    {
+      plans: config.plans,
+      userRequests: config.userRateLimit,
+      userMessages: config.userMessageRateLimit,
+      authFailuresPerMinute: config.authFailuresPerMinute,
+    },
+    {
+      limited: (reason) => metrics.rateLimited.inc({ reason }),
+      keyDecision: (keyId, caller, decision) =>
+        alerts.checkNearLimit(keyId, caller.tenant.id, caller.environment, decision.limit - decision.remaining, decision.limit),
+    },
+  )
   const { gateway } = createRealtime({
     broker,
     bus: events,
@@ -154,10 +174,10 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
     conversations: conversationStore,
     messageStore,
     messages,
+    limits,
     publicUrl: config.publicUrl,
     logger,
   })
-  const metrics = new Metrics(() => gateway.openSockets)
   const services: Services = {
     ...{ keys, tenants, verifier, invalidations, users, tokens, signingKeys },
     ...{ conversations, messages, events, usage, gateway, broker },
@@ -198,9 +218,13 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
     keys: verifier,
     adminKeyHash: adminKey.hash,
     sessions: tokens,
-    onFailure: (_request, error) => metrics.authFailures.inc({ code: error.code }),
-    onSuccess: (_request, caller) => {
+    onFailure: (request, error) => {
+      metrics.authFailures.inc({ code: error.code })
+      return limits.afterFailure(request, error)
+    },
+    onSuccess: (_request, reply, caller) => {
       if ((caller.kind === 'secret' || caller.kind === 'publishable') && caller.key) lastUsed.note(caller.key.id)
+      return limits.admit(caller, reply)
     },
   })
   registerCors(app)
@@ -215,7 +239,7 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   await app.register(tokenRoutes, { tokens, ring: signingKeys, users: userCache, invalidations })
   await app.register(identityRoutes, { identity })
   await app.register(conversationRoutes, { conversations, reader })
-  await app.register(messageRoutes, { messages })
+  await app.register(messageRoutes, { messages, limits })
   await app.register(usageRoutes, { usage: usageService })
   await app.register(alertRoutes, { store: alertStore, evaluator: alerts })
   gateway.attach(app.server)
@@ -250,6 +274,7 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
       await app.close()
       await flush().catch((error) => logger.error({ err: error }, 'final flush failed'))
       await broker.close()
+      await limiter.close()
       await store.close()
     })())
 
@@ -259,5 +284,14 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
 /** The in-memory broker for one node; Redis when PARLEY_REDIS_URL is set (loaded only then). */
 async function createBroker(config: Readonly<Config>, logger: Logger): Promise<Broker> {
   const onError = (error: unknown, context: string) => logger.error({ err: error, context }, 'broker error')
-  return new MemoryBroker({ onError })
+  if (!config.redisUrl) return new MemoryBroker({ onError })
+  const { RedisBroker } = await import('./realtime/broker-redis.js')
+  return new RedisBroker({ url: config.redisUrl, onError })
+}
+
+/** Rate limits in memory for one node; shared in Redis across nodes when configured. */
+async function createLimiter(config: Readonly<Config>, logger: Logger): Promise<Limiter> {
+  if (!config.redisUrl) return new MemoryLimiter()
+  const { RedisLimiter } = await import('./limits/limiter-redis.js')
+  return new RedisLimiter(config.redisUrl, { onError: (error) => logger.error({ err: error }, 'rate limiter error') })
 }

@@ -44,6 +44,11 @@ export interface Config {
   /** How long per-minute and per-hour usage buckets are kept (day buckets are kept forever). */
   usageMinutesRetentionHours: number
   usageHoursRetentionDays: number
+  /** Per end user (session tokens): requests, and message sends, per window. */
+  userRateLimit: { limit: number; windowSeconds: number }
+  userMessageRateLimit: { limit: number; windowSeconds: number }
+  /** Failed authentications per client IP per minute before 429. */
+  authFailuresPerMinute: number
 }
 
 export class ConfigError extends Error {
@@ -81,6 +86,19 @@ function storage(env: Env, cwd: string): Storage {
     return { kind: 'sqlite', path: path === ':memory:' ? path : resolve(cwd, path) }
   }
   throw new ConfigError('PARLEY_DATABASE_URL', 'must start with sqlite:, postgres:// or postgresql://')
+}
+
+/** `<limit>/<windowSeconds>`, e.g. `1200/60`. */
+function rate(env: Env, name: string, fallback: { limit: number; windowSeconds: number }) {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const match = /^(\d+)\/(\d+)$/.exec(raw)
+  const limit = Number(match?.[1])
+  const windowSeconds = Number(match?.[2])
+  if (!match || limit < 1 || windowSeconds < 1 || windowSeconds > 86_400) {
+    throw new ConfigError(name, `must look like <limit>/<windowSeconds>, e.g. 1200/60 (got "${raw}")`)
+  }
+  return { limit, windowSeconds }
 }
 
 function trustProxy(env: Env): boolean | number {
@@ -169,6 +187,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
     signingKek,
     usageMinutesRetentionHours: integer(env, 'PARLEY_USAGE_MINUTES_RETENTION_HOURS', 48, 1, 24 * 365),
     usageHoursRetentionDays: integer(env, 'PARLEY_USAGE_HOURS_RETENTION_DAYS', 90, 1, 3650),
+    userRateLimit: rate(env, 'PARLEY_USER_RATE_LIMIT', { limit: 1200, windowSeconds: 60 }),
+    userMessageRateLimit: rate(env, 'PARLEY_USER_MESSAGE_RATE_LIMIT', { limit: 300, windowSeconds: 60 }),
+    authFailuresPerMinute: integer(env, 'PARLEY_AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
   }
   return Object.freeze(config)
 }

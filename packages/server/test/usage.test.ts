@@ -1,3 +1,7 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ENGINES } from './helpers/databases.js'
 import { type TestParley, type TestTenant, startParley } from './helpers/parley.js'
@@ -46,3 +50,25 @@ for (const engine of ENGINES) {
     })
   })
 }
+
+describe('usage across a graceful restart', () => {
+  it('flushes counters on shutdown, so totals survive the restart exactly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-usage-'))
+    const databaseUrl = `sqlite:${join(dir, 'parley.db')}`
+    // A long flush interval: only the shutdown flush can have written the counts.
+    const env = { PARLEY_FLUSH_INTERVAL_MS: '60000', PARLEY_SIGNING_KEK: randomBytes(32).toString('base64') }
+    const first = await startParley({ databaseUrl, env })
+    const tenant = await first.createTenant()
+    for (let i = 0; i < 25; i++) await first.call('GET', '/v1/me', { auth: tenant.liveKey })
+    await first.close()
+
+    const second = await startParley({ databaseUrl, env })
+    try {
+      const usage = await second.call('GET', `/v1/keys/${tenant.liveKeyId}/usage`, { auth: tenant.liveKey })
+      expect(usage.body.totals.requests).toBe(25)
+    } finally {
+      await second.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

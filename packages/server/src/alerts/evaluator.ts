@@ -22,6 +22,7 @@ export class AlertEvaluator {
   constructor(
     private readonly store: AlertStore,
     private readonly uow: UnitOfWork,
+    private readonly onError: (error: unknown) => void,
   ) {}
 
   async rules(tenantId: string, environment: Environment): Promise<AlertRules> {
@@ -58,12 +59,19 @@ export class AlertEvaluator {
     }
   }
 
-  /** After a rate-limit decision: `used` of `limit` requests of the current window. */
-  async checkNearLimit(keyId: string, tenantId: string, environment: Environment, used: number, limit: number): Promise<void> {
+  /**
+   * After a rate-limit decision: `used` of `limit` requests of the current window. Runs on every
+   * keyed request, so it only reads memory; rules not cached yet are loaded for the next call.
+   */
+  checkNearLimit(keyId: string, tenantId: string, environment: Environment, used: number, limit: number): void {
     if (this.muted.get(`${keyId}|nearLimit`)) return
-    const rules = await this.rules(tenantId, environment)
+    const rules = this.rulesCache.get(`${tenantId}:${environment}`)
+    if (rules === undefined) {
+      this.rules(tenantId, environment).catch((error) => this.onError(error))
+      return
+    }
     if (rules.nearLimit && isNearLimit(rules.nearLimit, used, limit)) {
-      await this.fire(tenantId, environment, keyId, 'nearLimit', { used, limit })
+      this.fire(tenantId, environment, keyId, 'nearLimit', { used, limit }).catch((error) => this.onError(error))
     }
   }
 

@@ -4,7 +4,7 @@
  * client learns nothing about a route's schema. When every lookup hits memory the whole check is
  * synchronous: no promise, no storage access, no write.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isAdminKey } from '../auth/admin-key.js'
 import type { KeyVerifier } from '../auth/api-keys.js'
 import type { Caller, SecretCaller, SessionCaller } from '../auth/caller.js'
@@ -24,10 +24,10 @@ export interface AuthDeps {
   keys: KeyVerifier
   adminKeyHash: string
   sessions: SessionVerifier
-  /** Called for every failed authentication (per-IP throttling, metrics). */
-  onFailure?: (request: FastifyRequest, error: ApiError) => void
-  /** Called for every authenticated request (usage, lastUsedAt, rate limits); may reject it. */
-  onSuccess?: (request: FastifyRequest, caller: Caller) => MaybePromise<void>
+  /** Called for every failed authentication; returns the error to send (per-IP throttling). */
+  onFailure?: (request: FastifyRequest, error: ApiError) => MaybePromise<ApiError>
+  /** Called for every authenticated request (lastUsedAt, rate limits); may reject it. */
+  onSuccess?: (request: FastifyRequest, reply: FastifyReply, caller: Caller) => MaybePromise<void>
 }
 
 type Tenanted = Exclude<Caller, { kind: 'admin' }>
@@ -38,17 +38,25 @@ const TOKEN_CODES = new Set(['invalid_token', 'token_expired', 'token_revoked'])
 
 export function registerAuthentication(app: FastifyInstance, deps: AuthDeps): void {
   app.decorateRequest('caller', null)
-  app.addHook('preValidation', (request, _reply, done) => {
+  app.addHook('preValidation', (request, reply, done) => {
     const policy = request.routeOptions.config.auth
     if (!policy) return done()
     const fail = (error: unknown) => {
       const challenged = withChallenge(error)
-      if (challenged instanceof ApiError && challenged.status === 401) deps.onFailure?.(request, challenged)
-      done(challenged as Error)
+      if (!(challenged instanceof ApiError) || challenged.status !== 401 || !deps.onFailure || request.caller) {
+        return done(challenged as Error)
+      }
+      try {
+        const replaced = deps.onFailure(request, challenged)
+        if (replaced instanceof Promise) replaced.then((e) => done(e), (e) => done(e as Error))
+        else done(replaced)
+      } catch (error) {
+        done(error as Error)
+      }
     }
     const succeed = (caller: Caller) => {
       request.caller = caller
-      return deps.onSuccess?.(request, caller)
+      return deps.onSuccess?.(request, reply, caller)
     }
     try {
       const result = andThen(authenticate(request, policy, deps), succeed)

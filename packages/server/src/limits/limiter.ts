@@ -58,6 +58,11 @@ export interface Limiter {
    * @param cost units this request takes: an integer ≥ 1
    */
   consume(bucket: string, limit: number, windowSeconds: number, cost?: number): Promise<LimitDecision>
+  /**
+   * The same decision, synchronously: offered by limiters that answer from memory, so the request
+   * path can skip a promise. Throws where consume() would reject.
+   */
+  consumeNow?(bucket: string, limit: number, windowSeconds: number, cost?: number): LimitDecision
   /** Releases timers and connections. consume() after close() rejects. */
   close(): Promise<void>
 }

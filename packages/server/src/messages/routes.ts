@@ -2,6 +2,7 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox'
 import { ConversationId, ConversationParams } from '../conversations/schemas.js'
 import { chatCaller } from '../http/caller-of.js'
+import type { RequestLimits } from '../http/rate-limits.js'
 import { Metadata, Nullable, Problem, authErrors, checkMetadata } from '../http/schemas.js'
 import { EXTERNAL_ID_PATTERN } from '../ids.js'
 import { ClientMessageId, MessageSchema, MessageText } from './schemas.js'
@@ -13,7 +14,7 @@ const notFound = { 404: Type.Ref(Problem) }
 const MessageParams = Type.Object({ id: ConversationId, messageId: Type.String({ maxLength: 64 }) })
 const Seq = Type.Integer({ minimum: 0 })
 
-export const messageRoutes: FastifyPluginAsyncTypebox<{ messages: MessageService }> = async (app, { messages }) => {
+export const messageRoutes: FastifyPluginAsyncTypebox<{ messages: MessageService; limits: RequestLimits }> = async (app, { messages, limits }) => {
   app.post(
     '/v1/conversations/:id/messages',
     {
@@ -36,7 +37,9 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ messages: MessageService
     },
     async (request, reply) => {
       checkMetadata(request.body.metadata)
-      const { created, message } = await messages.send(chatCaller(request), request.params.id, request.body)
+      const caller = chatCaller(request)
+      await limits.admitMessage(caller)
+      const { created, message } = await messages.send(caller, request.params.id, request.body)
       return reply.status(created ? 201 : 200).send(message)
     },
   )

@@ -9,6 +9,7 @@ import type { SessionTokens } from '../auth/session-tokens.js'
 import type { Invalidation, Invalidations } from '../cluster/invalidations.js'
 import type { ConversationStore } from '../conversations/store.js'
 import type { EventBus } from '../events/bus.js'
+import type { RequestLimits } from '../http/rate-limits.js'
 import type { MessageService } from '../messages/service.js'
 import type { MessageStore } from '../messages/store.js'
 import type { Broker } from './broker.js'
@@ -27,6 +28,7 @@ export interface RealtimeDeps {
   conversations: ConversationStore
   messageStore: MessageStore
   messages: MessageService
+  limits: RequestLimits
   publicUrl: string
   logger: Logger
 }
@@ -49,6 +51,7 @@ export function createRealtime(deps: RealtimeDeps): { gateway: RealtimeGateway; 
       maxBufferedBytes: MAX_BUFFERED_BYTES,
       conversationsOf: (caller) => deps.conversations.conversationIdsOf({ tenantId: caller.tenant.id, environment: caller.environment }, caller.userId),
       send: async (caller, frame) => {
+        await deps.limits.admitMessage(caller)
         const { message } = await deps.messages.send(caller, frame.conversationId, {
           text: frame.text,
           ...(frame.clientMessageId !== undefined && { clientMessageId: frame.clientMessageId }),
