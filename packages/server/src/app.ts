@@ -190,7 +190,7 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
     // Path ids may be 128 characters (tenant-chosen ids); longer ones must reach validation (400).
-    maxParamLength: 512,
+    routerOptions: { maxParamLength: 512 },
     clientErrorHandler: clientErrorHandler(config.publicUrl),
     // A hop count is supported by Fastify (proxy-addr) even though its types only list strings.
     trustProxy: config.trustProxy as boolean,

@@ -7,12 +7,12 @@
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
-import { WebSocketServer, type WebSocket } from 'ws'
+import { type RawData, WebSocketServer, type WebSocket } from 'ws'
 import type { Invalidation } from '../cluster/invalidations.js'
 import { ApiError, problemBody } from '../errors.js'
 import { requestIdOf } from '../http/request-id.js'
 import { Connection, type ConnectionContext, closeCodeFor } from './connection.js'
-import type { SocketAuthenticator } from './identity.js'
+import type { SocketAuthenticator, SocketCaller } from './identity.js'
 import { AUTH_TIMEOUT_MS, CLOSE, EXPIRY_WARNING_MS, FrameError, HEARTBEAT_MS, MAX_FRAME_BYTES, frames, parseClientFrame } from './protocol.js'
 
 export interface GatewayOptions {
@@ -24,6 +24,11 @@ export interface GatewayOptions {
 }
 
 const BEARER = /^Bearer +([^\s]+) *$/i
+
+interface Frame {
+  data: RawData
+  isBinary: boolean
+}
 
 export class RealtimeGateway {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
@@ -120,8 +125,13 @@ export class RealtimeGateway {
       ws.close(CLOSE.unauthorized, 'authenticate within 10 s')
     }, AUTH_TIMEOUT_MS)
     ws.once('close', release)
-    ws.once('message', async (data, isBinary) => {
-      let token: string
+    // ws itself closes with 1009 (too big) or 1007 (bad UTF-8); the event must still be handled.
+    ws.on('error', () => release())
+    // Frames sent right behind the auth frame wait here until the connection is open.
+    let token: string | null = null
+    const early: Frame[] = []
+    const onMessage = (data: RawData, isBinary: boolean) => {
+      if (token !== null) return void early.push({ data, isBinary })
       try {
         const frame = isBinary ? null : parseClientFrame(data.toString())
         if (frame?.type !== 'auth') throw new FrameError('the first frame must be auth')
@@ -130,18 +140,26 @@ export class RealtimeGateway {
         release()
         return ws.close(CLOSE.unauthorized, 'the first frame must be auth')
       }
-      try {
-        const caller = await this.authenticator.authenticate(token)
-        release()
-        await this.open(ws, caller, token)
-      } catch (error) {
-        release()
-        ws.close(closeCodeFor(error), error instanceof ApiError ? error.code : 'unauthorized')
-      }
-    })
+      this.authenticator.authenticate(token).then(
+        (caller) => {
+          release()
+          ws.off('message', onMessage)
+          return this.open(ws, caller, token!, early)
+        },
+        (error) => {
+          release()
+          ws.close(closeCodeFor(error), error instanceof ApiError ? error.code : 'unauthorized')
+        },
+      )
+    }
+    ws.on('message', onMessage)
   }
 
-  private async open(ws: WebSocket, caller: Awaited<ReturnType<SocketAuthenticator['authenticate']>>, credential: string): Promise<void> {
+  /**
+   * Registers the connection, subscribes it, says ready, and only then handles frames: anything
+   * that arrived earlier (buffered) is handled in order once the socket's subscriptions exist.
+   */
+  private async open(ws: WebSocket, caller: SocketCaller, credential: string, early: Frame[] = []): Promise<void> {
     const connection = new Connection(ws, caller, credential, this.connectionContext())
     this.connections.add(connection)
     ws.on('pong', () => {
@@ -152,13 +170,19 @@ export class RealtimeGateway {
       this.context.hub.leaveAll(connection)
     })
     ws.on('error', () => ws.terminate())
-    ws.on('message', (data, isBinary) => this.onFrame(connection, data.toString(), isBinary))
+    let ready = false
+    ws.on('message', (data, isBinary) => {
+      if (ready) this.onFrame(connection, data.toString(), isBinary)
+      else early.push({ data, isBinary })
+    })
     try {
       await connection.start()
     } catch (error) {
       this.logger.error({ err: error }, 'realtime start failed')
-      connection.close(CLOSE.restarting, 'try again')
+      return connection.close(CLOSE.restarting, 'try again')
     }
+    ready = true
+    for (const frame of early.splice(0)) this.onFrame(connection, frame.data.toString(), frame.isBinary)
   }
 
   private onFrame(connection: Connection, text: string, isBinary: boolean): void {

@@ -71,18 +71,22 @@ async function openPostgres(url: string): Promise<Kysely<Database>> {
   const pool = new pg.Pool({ connectionString: url, max: 10 })
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {})
+  // A client in use that loses its connection fails its query (503) *and* emits 'error', which
+  // pg-pool does not listen for while the client is checked out: unheard, it would crash the process.
+  pool.on('connect', (client) => client.on('error', () => {}))
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
 }
 
 /** True for errors that mean "storage is unreachable" rather than "the query was wrong". */
 export function isStorageUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code
-  return (
-    typeof code === 'string' &&
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '53300', 'SQLITE_BUSY', 'SQLITE_IOERR'].includes(
+  if (typeof code === 'string') {
+    return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P03', '53300', 'SQLITE_BUSY', 'SQLITE_IOERR'].includes(
       code,
     )
-  )
+  }
+  // pg reports a connection lost under a query with no code, only this message.
+  return error instanceof Error && error.message.startsWith('Connection terminated')
 }
 
 /** True for a unique-constraint violation on either engine. */
