@@ -5,7 +5,7 @@
  */
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Response, type TestParley, type TestTenant, startParley } from './helpers/parley.js'
+import { type Response, type TestParley, type TestTenant, capturedLogs, startParley } from './helpers/parley.js'
 
 let t: TestParley
 let tenant: TestTenant
@@ -188,6 +188,22 @@ describe('oversized headers on a real socket', () => {
 })
 
 describe('bugs never leak', () => {
+  it('a failure inside a handler is 500 internal_error without the exception, logged with the request id', async () => {
+    const broken = await startParley()
+    try {
+      const own = await broken.createTenant()
+      expect((await broken.call('GET', '/v1/me', { auth: own.liveKey })).status).toBe(200) // key cached
+      await broken.parley.store.db.destroy() // every query now throws "driver has already been destroyed"
+      const res = await broken.call('GET', '/v1/keys', { auth: own.liveKey })
+      expectProblem(res, 500, 'internal_error')
+      expect(res.text).not.toMatch(/destroyed|driver|kysely|at .*:\d+/i)
+      const logged = capturedLogs.filter((line) => line.includes(res.body.requestId) && line.includes('destroyed'))
+      expect(logged.length).toBeGreaterThan(0)
+    } finally {
+      await broken.parley.close().catch(() => {}) // storage is already gone
+    }
+  })
+
   it('no problem body carries a stack trace', async () => {
     const res = await t.call('POST', '/v1/keys', { auth: tenant.liveKey, headers: { 'content-type': 'application/json' }, body: '[' })
     expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/)

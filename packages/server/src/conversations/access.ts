@@ -24,10 +24,14 @@ export async function openConversation(
   action: ConversationAction,
 ): Promise<{ conversation: Conversation; member: Member | null }> {
   const scope = scopeOf(caller)
-  const conversation = await store.find(scope, id)
-  if (!conversation) throw notFound('Conversation')
-  if (caller.kind === 'secret') return { conversation, member: null }
-  const member = await store.member(scope, id, caller.userId)
+  if (caller.kind === 'secret') {
+    const conversation = await store.find(scope, id)
+    if (!conversation) throw notFound('Conversation')
+    return { conversation, member: null }
+  }
+  const found = await store.findWithMember(scope, id, caller.userId)
+  if (!found) throw notFound('Conversation')
+  const { conversation, member } = found
   if (!member) throw new ApiError('forbidden', 'You are not a member of this conversation')
   if (action === 'manage') {
     if (caller.userKind === 'visitor') throw new ApiError('forbidden', 'Visitors cannot manage conversations')

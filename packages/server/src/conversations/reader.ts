@@ -18,13 +18,16 @@ export class ConversationReader {
 
   async get(caller: ChatCaller, id: string) {
     const { conversation } = await openConversation(this.store, caller, id, 'read')
-    return this.detail(caller, conversation)
+    return this.detail(caller, conversation, false)
   }
 
-  /** One conversation with its members, last message and (for a session caller) unread count. */
-  async detail(caller: ChatCaller, conversation: Conversation) {
+  /**
+   * One conversation with its members, last message and (for a session caller) unread count.
+   * `reload` reads it again first, for callers that just changed it.
+   */
+  async detail(caller: ChatCaller, conversation: Conversation, reload = true) {
     const scope = scopeOf(caller)
-    const current = (await this.store.find(scope, conversation.id)) ?? conversation
+    const current = reload ? ((await this.store.find(scope, conversation.id)) ?? conversation) : conversation
     const [members, last] = await Promise.all([
       this.store.members(scope, current.id),
       this.messages.lastMessages(scope, [current]),

@@ -20,6 +20,31 @@ export class ConversationStore {
     return row ? conversationFromRow(row) : null
   }
 
+  /** The conversation and, in the same query, one user's membership of it (null if not a member). */
+  async findWithMember(scope: ChatScope, id: string, userId: string): Promise<{ conversation: Conversation; member: Member | null } | null> {
+    const row = await this.db
+      .selectFrom('conversations as c')
+      .leftJoin('members as m', (join) =>
+        join
+          .onRef('m.tenant_id', '=', 'c.tenant_id')
+          .onRef('m.environment', '=', 'c.environment')
+          .onRef('m.conversation_id', '=', 'c.id')
+          .on('m.user_id', '=', userId),
+      )
+      .selectAll('c')
+      .select(['m.role as member_role', 'm.joined_at as member_joined_at', 'm.last_read_seq as member_last_read_seq'])
+      .where('c.tenant_id', '=', scope.tenantId)
+      .where('c.environment', '=', scope.environment)
+      .where('c.id', '=', id)
+      .executeTakeFirst()
+    if (!row) return null
+    const member: Member | null =
+      row.member_role === null
+        ? null
+        : { userId, role: row.member_role, joinedAt: row.member_joined_at!, lastReadSeq: Number(row.member_last_read_seq) }
+    return { conversation: conversationFromRow(row), member }
+  }
+
   async findDirect(scope: ChatScope, directKey: string): Promise<Conversation | null> {
     const row = await this.db
       .selectFrom('conversations')

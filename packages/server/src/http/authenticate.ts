@@ -99,6 +99,7 @@ function admit(request: FastifyRequest, caller: Tenanted, policy: AuthPolicy): C
   if (caller.tenant.suspended) throw new ApiError('forbidden', 'This tenant is suspended')
   if (!policy.callers.includes(caller.kind)) {
     if (caller.kind === 'session') throw new ApiError('forbidden', 'Session tokens cannot call this endpoint')
+    if (caller.kind === 'publishable') throw new ApiError('key_type_not_allowed', 'A publishable key cannot call this endpoint')
     if (policy.callers.length === 1 && policy.callers[0] === 'admin') throw new ApiError('forbidden', 'This endpoint needs the admin key')
     throw new ApiError('key_type_not_allowed', `A ${caller.kind} key cannot call this endpoint`)
   }

@@ -2,7 +2,7 @@
  * JSON logs: one line per request (method, route, status, time, requestId), no headers, and every
  * line scrubbed of credentials before it is written.
  */
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { LogController } from 'fastify'
 import pino, { type DestinationStream, type Logger } from 'pino'
 import { redactor } from '../lib/redact.js'
@@ -31,4 +31,16 @@ export class RequestLogController extends LogController {
   }
 
   override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return
+    const line = {
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      statusCode: reply.statusCode,
+      responseTime: Math.round(reply.elapsedTime * 100) / 100,
+    }
+    if (error) reply.log.error({ ...line, err: error }, 'request errored')
+    else reply.log.info(line, 'request completed')
+  }
 }

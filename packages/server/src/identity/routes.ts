@@ -8,6 +8,12 @@ import type { IdentityService } from './service.js'
 
 const tags = ['Visitors and identity']
 const VisitorSchema = Type.Composite([UserSchema, Type.Object({ visitorId: Nullable(Type.String()), email: Nullable(Type.String()) })])
+// One schema for users and visitors (visitor fields optional): a union would cost the response
+// serialiser a validation per response on this hot route.
+const IdentitySchema = Type.Composite([
+  UserSchema,
+  Type.Object({ visitorId: Type.Optional(Nullable(Type.String())), email: Type.Optional(Nullable(Type.String())) }),
+])
 const SessionResponse = Type.Object({ sessionToken: Type.String(), expiresAt: Timestamp })
 
 export const identityRoutes: FastifyPluginAsyncTypebox<{ identity: IdentityService }> = async (app, { identity }) => {
@@ -59,7 +65,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ identity: IdentityServi
         summary: 'The user or visitor behind a session token',
         response: {
           200: Type.Object({
-            user: Type.Union([VisitorSchema, UserSchema]),
+            user: IdentitySchema,
             tenant: Type.Object({ id: Type.String(), name: Type.String() }),
             expiresAt: Timestamp,
           }),

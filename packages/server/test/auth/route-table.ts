@@ -1,0 +1,157 @@
+/**
+ * THE SHARED AUTH TABLE: every /v1 route, who may call it and how to call it successfully.
+ * auth-table.test.ts runs every row against every credential case (missing, malformed, revoked,
+ * wrong scope, wrong kind, other tenant, other environment, …), and fails when the app registers a
+ * /v1 route that is missing here — so a new route cannot forget its auth.
+ *
+ * To add a route, add one row:
+ *   method, path  exactly as registered (Fastify syntax: `/v1/things/:id`)
+ *   callers       the credential kinds the contract admits ('secret' also covers the admin key
+ *                 acting on a tenant with x-tenant-id + x-environment)
+ *   scope         the scope a secret key or session token needs (omit when none)
+ *   ok            the status a valid call answers
+ *   body          a minimal valid body, or a function of the fixture's ids when it needs them
+ *   fixture       how to make the ids in its path (and body) exist, as the caller's own tenant and
+ *                 environment: one of FIXTURES below, or a new function of the same shape
+ * Credential cases live in auth-table.test.ts (CASES); add one there to test every route against it.
+ */
+import { randomBytes } from 'node:crypto'
+import type { InjectOptions } from 'fastify'
+import type { CallerKind } from '../../src/auth/caller.js'
+import type { Scope } from '../../src/auth/scopes.js'
+
+export type Method = Extract<InjectOptions['method'], 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'>
+/** Values for the `:params` of a path (and anything else a body needs). */
+export type Ids = Record<string, string>
+
+/** The API as seen by whoever owns a fixture; both helpers throw unless the answer is 2xx. */
+export interface Owner {
+  /** As an unscoped secret key of one tenant and environment. */
+  secret(method: Method, url: string, body?: unknown): Promise<any>
+  /** As the operator. */
+  admin(method: Method, url: string, body?: unknown): Promise<any>
+}
+
+export type Fixture = (owner: Owner) => Promise<Ids>
+export type Body = Record<string, unknown>
+
+export interface RouteRow {
+  method: Method
+  path: string
+  callers: readonly CallerKind[]
+  scope?: Scope
+  ok: number
+  body?: Body | ((ids: Ids) => Body)
+  fixture?: Fixture
+}
+
+const newUserId = () => `u_${randomBytes(6).toString('hex')}`
+
+async function user(owner: Owner): Promise<string> {
+  const id = newUserId()
+  await owner.secret('POST', '/v1/users', { id })
+  return id
+}
+
+/** A group of two users: `userId` is a member, `newUserId` exists but is not one yet. */
+async function conversation(o: Owner) {
+  const [a, b, outsider] = [await user(o), await user(o), await user(o)]
+  const created = await o.secret('POST', '/v1/conversations', { type: 'group', members: [a, b] })
+  return { id: created.id as string, userId: b, senderId: a, newUserId: outsider }
+}
+
+/** Ways to make path ids exist. Each returns fresh resources, so destructive routes can run often. */
+export const FIXTURES = {
+  key: async (o: Owner) => ({ id: (await o.secret('POST', '/v1/keys', { name: 'fixture', type: 'secret' })).id }),
+  user: async (o: Owner) => {
+    const id = await user(o)
+    return { id, userId: id }
+  },
+  conversation,
+  /** A conversation with one message (seq 1) sent by `userId`. */
+  message: async (o: Owner) => {
+    const ids = await conversation(o)
+    const message = await o.secret('POST', `/v1/conversations/${ids.id}/messages`, { text: 'hello', senderId: ids.senderId })
+    return { id: ids.id, messageId: message.id, userId: ids.senderId }
+  },
+  tenant: async (o: Owner) => ({ id: (await o.admin('POST', '/v1/admin/tenants', { name: 'fixture' })).tenant.id }),
+} satisfies Record<string, Fixture>
+
+const ADMIN = ['admin'] as const
+const SECRET = ['secret'] as const
+const CHAT = ['secret', 'session'] as const
+const SESSION = ['session'] as const
+const PUBLISHABLE = ['publishable'] as const
+
+export const ROUTES: RouteRow[] = [
+  // Operator (§2)
+  { method: 'POST', path: '/v1/admin/tenants', callers: ADMIN, ok: 201, body: { name: 'New tenant' } },
+  { method: 'GET', path: '/v1/admin/tenants', callers: ADMIN, ok: 200 },
+  { method: 'GET', path: '/v1/admin/tenants/:id', callers: ADMIN, ok: 200, fixture: FIXTURES.tenant },
+  { method: 'PATCH', path: '/v1/admin/tenants/:id', callers: ADMIN, ok: 200, body: { name: 'Renamed' }, fixture: FIXTURES.tenant },
+  { method: 'DELETE', path: '/v1/admin/tenants/:id', callers: ADMIN, ok: 204, fixture: FIXTURES.tenant },
+  { method: 'POST', path: '/v1/admin/signing-keys/rotate', callers: ADMIN, ok: 201 },
+
+  // Keys (§3)
+  { method: 'POST', path: '/v1/keys', callers: SECRET, scope: 'keys:write', ok: 201, body: { name: 'new', type: 'secret' } },
+  { method: 'GET', path: '/v1/keys', callers: SECRET, scope: 'keys:read', ok: 200 },
+  { method: 'GET', path: '/v1/keys/:id', callers: SECRET, scope: 'keys:read', ok: 200, fixture: FIXTURES.key },
+  { method: 'PATCH', path: '/v1/keys/:id', callers: SECRET, scope: 'keys:write', ok: 200, body: { name: 'renamed' }, fixture: FIXTURES.key },
+  { method: 'POST', path: '/v1/keys/:id/revoke', callers: SECRET, scope: 'keys:write', ok: 200, fixture: FIXTURES.key },
+  { method: 'POST', path: '/v1/keys/:id/roll', callers: SECRET, scope: 'keys:write', ok: 201, fixture: FIXTURES.key },
+  { method: 'GET', path: '/v1/keys/:id/usage', callers: SECRET, scope: 'usage:read', ok: 200, fixture: FIXTURES.key },
+  { method: 'GET', path: '/v1/usage', callers: SECRET, scope: 'usage:read', ok: 200 },
+  { method: 'GET', path: '/v1/alerts', callers: SECRET, scope: 'usage:read', ok: 200 },
+  { method: 'PUT', path: '/v1/alerts', callers: SECRET, scope: 'keys:write', ok: 200, body: { nearLimit: { percent: 90 } } },
+  { method: 'GET', path: '/v1/alerts/events', callers: SECRET, scope: 'usage:read', ok: 200 },
+  { method: 'GET', path: '/v1/me', callers: CHAT, ok: 200 },
+
+  // Users and session tokens (§4.1, §4.2)
+  { method: 'POST', path: '/v1/users', callers: SECRET, scope: 'users:write', ok: 201, body: () => ({ id: newUserId() }) },
+  { method: 'GET', path: '/v1/users', callers: SECRET, scope: 'users:read', ok: 200 },
+  { method: 'GET', path: '/v1/users/:id', callers: SECRET, scope: 'users:read', ok: 200, fixture: FIXTURES.user },
+  { method: 'PATCH', path: '/v1/users/:id', callers: SECRET, scope: 'users:write', ok: 200, body: { displayName: 'New name' }, fixture: FIXTURES.user },
+  { method: 'DELETE', path: '/v1/users/:id', callers: SECRET, scope: 'users:write', ok: 204, fixture: FIXTURES.user },
+  { method: 'POST', path: '/v1/users/:id/revoke-tokens', callers: SECRET, scope: 'users:write', ok: 204, fixture: FIXTURES.user },
+  { method: 'POST', path: '/v1/auth/token', callers: SECRET, scope: 'tokens:write', ok: 201, body: (ids) => ({ userId: ids.userId }), fixture: FIXTURES.user },
+
+  // Visitors and identity (§4.3)
+  { method: 'POST', path: '/v1/identity/init', callers: PUBLISHABLE, ok: 201, body: { visitorId: 'device-1' } },
+  { method: 'GET', path: '/v1/tenant', callers: PUBLISHABLE, ok: 200 },
+  { method: 'POST', path: '/v1/identity/refresh', callers: SESSION, ok: 200 },
+  { method: 'GET', path: '/v1/identity/me', callers: SESSION, ok: 200 },
+
+  // Conversations (§5.1)
+  { method: 'POST', path: '/v1/conversations', callers: CHAT, scope: 'conversations:write', ok: 201, body: (ids) => ({ type: 'group', members: [ids.userId] }), fixture: FIXTURES.user },
+  { method: 'GET', path: '/v1/conversations', callers: CHAT, scope: 'conversations:read', ok: 200 },
+  { method: 'GET', path: '/v1/conversations/:id', callers: CHAT, scope: 'conversations:read', ok: 200, fixture: FIXTURES.conversation },
+  { method: 'PATCH', path: '/v1/conversations/:id', callers: CHAT, scope: 'conversations:write', ok: 200, body: { name: 'Renamed' }, fixture: FIXTURES.conversation },
+  { method: 'DELETE', path: '/v1/conversations/:id', callers: CHAT, scope: 'conversations:write', ok: 204, fixture: FIXTURES.conversation },
+  { method: 'POST', path: '/v1/conversations/:id/members', callers: CHAT, scope: 'conversations:write', ok: 200, body: (ids) => ({ userIds: [ids.newUserId] }), fixture: FIXTURES.conversation },
+  { method: 'DELETE', path: '/v1/conversations/:id/members/:userId', callers: CHAT, scope: 'conversations:write', ok: 204, fixture: FIXTURES.conversation },
+  { method: 'GET', path: '/v1/me/unread', callers: SESSION, scope: 'conversations:read', ok: 200 },
+
+  // Messages (§5.2, §5.3)
+  { method: 'POST', path: '/v1/conversations/:id/messages', callers: CHAT, scope: 'messages:write', ok: 201, body: (ids) => ({ text: 'hi', senderId: ids.userId }), fixture: FIXTURES.conversation },
+  { method: 'GET', path: '/v1/conversations/:id/messages', callers: CHAT, scope: 'messages:read', ok: 200, fixture: FIXTURES.message },
+  { method: 'PATCH', path: '/v1/conversations/:id/messages/:messageId', callers: CHAT, scope: 'messages:write', ok: 200, body: { text: 'edited' }, fixture: FIXTURES.message },
+  { method: 'DELETE', path: '/v1/conversations/:id/messages/:messageId', callers: CHAT, scope: 'messages:delete', ok: 204, fixture: FIXTURES.message },
+  { method: 'POST', path: '/v1/conversations/:id/read', callers: CHAT, scope: 'messages:read', ok: 200, body: (ids) => ({ seq: 1, userId: ids.userId }), fixture: FIXTURES.message },
+]
+
+export const admits = (route: RouteRow, kind: CallerKind): boolean => route.callers.includes(kind)
+export const isOperatorRoute = (route: RouteRow): boolean => route.callers.length === 1 && route.callers[0] === 'admin'
+export const hasPathIds = (route: RouteRow): boolean => route.path.includes('/:')
+
+/** The path with its `:params` filled in from `ids`. */
+export function pathOf(route: RouteRow, ids: Ids): string {
+  return route.path.replace(/:(\w+)/g, (_, name: string) => {
+    const value = ids[name]
+    if (value === undefined) throw new Error(`${route.method} ${route.path}: its fixture gives no "${name}"`)
+    return encodeURIComponent(value)
+  })
+}
+
+export function bodyOf(route: RouteRow, ids: Ids): Body | undefined {
+  return typeof route.body === 'function' ? route.body(ids) : route.body
+}
