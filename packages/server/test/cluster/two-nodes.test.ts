@@ -40,7 +40,7 @@ describe.runIf(postgresUrl && redisUrl)('two nodes on PostgreSQL and Redis', () 
       headers: { authorization: `Bearer ${auth}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     })
-    return { status: res.status, body: res.status === 204 ? null : await res.json() }
+    return { status: res.status, body: (res.status === 204 ? null : await res.json()) as any }
   }
 
   async function setUp() {
