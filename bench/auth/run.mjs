@@ -7,7 +7,7 @@
 import { createParley } from '../../packages/server/dist/app.js'
 import { loadConfig } from '../../packages/server/dist/config.js'
 import { load, median, report } from '../lib/load.mjs'
-import { startServer } from '../lib/server.mjs'
+import { createBenchTenant, startServer } from '../lib/server.mjs'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
@@ -15,7 +15,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 async function http() {
   const server = await startServer()
   try {
-    const tenant = await server.call('POST', '/v1/admin/tenants', { auth: server.adminKey, body: { name: 'Bench', plan: 'enterprise' } })
+    const tenant = await createBenchTenant(server)
     const key = tenant.keys.live.key
     const health = []
     const me = []

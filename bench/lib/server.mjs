@@ -75,3 +75,16 @@ export async function startServer(env = {}, nodeArgs = []) {
     },
   }
 }
+
+/**
+ * A tenant for load: the operator raises its per-key rate limit (the tenant-level default) so the
+ * benchmark measures the work, not 429s — the limiter still runs on every request.
+ */
+export async function createBenchTenant(server) {
+  const created = await server.call('POST', '/v1/admin/tenants', { auth: server.adminKey, body: { name: 'Bench', plan: 'enterprise' } })
+  await server.call('PATCH', `/v1/admin/tenants/${created.tenant.id}`, {
+    auth: server.adminKey,
+    body: { rateLimit: { limit: 1_000_000, windowSeconds: 1 } },
+  })
+  return created
+}

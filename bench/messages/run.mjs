@@ -6,7 +6,7 @@
 import autocannon from 'autocannon'
 import { median, report } from '../lib/load.mjs'
 import { createDatabase } from '../lib/postgres.mjs'
-import { startServer } from '../lib/server.mjs'
+import { createBenchTenant, startServer } from '../lib/server.mjs'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
@@ -31,7 +31,7 @@ const server = await startServer({
   PARLEY_USER_MESSAGE_RATE_LIMIT: '100000000/60',
 })
 try {
-  const tenant = await server.call('POST', '/v1/admin/tenants', { auth: server.adminKey, body: { name: 'Bench', plan: 'enterprise' } })
+  const tenant = await createBenchTenant(server)
   const key = tenant.keys.live.key
   const sends = []
   const reads = []

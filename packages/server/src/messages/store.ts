@@ -98,6 +98,28 @@ export class MessageStore {
     return rows.map(messageFromRow)
   }
 
+  /**
+   * Messages at or below `seq` (the 1,000 before it at most) edited or deleted after message `seq`
+   * was created: what a client that had seen up to `seq` missed besides new messages.
+   */
+  async changedSince(scope: ChatScope, conversationId: string, seq: number): Promise<Message[]> {
+    const inConversation = this.db
+      .selectFrom('messages')
+      .where('tenant_id', '=', scope.tenantId)
+      .where('environment', '=', scope.environment)
+      .where('conversation_id', '=', conversationId)
+    const seen = await inConversation.select('created_at').where('seq', '=', seq).executeTakeFirst()
+    if (!seen) return []
+    const rows = await inConversation
+      .selectAll()
+      .where('seq', '>', seq - 1000)
+      .where('seq', '<=', seq)
+      .where((eb) => eb.or([eb('edited_at', '>', seen.created_at), eb('deleted_at', '>', seen.created_at)]))
+      .orderBy('seq')
+      .execute()
+    return rows.map(messageFromRow)
+  }
+
   /** The last message of each conversation (for conversation lists). */
   async lastMessages(scope: ChatScope, conversations: { id: string; lastSeq: number }[]): Promise<Map<string, Message>> {
     const withMessages = conversations.filter((c) => c.lastSeq > 0)

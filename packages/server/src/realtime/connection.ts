@@ -17,11 +17,31 @@ export interface ConnectionContext {
   reauthenticate(credential: string): Promise<SocketCaller>
   conversationsOf(caller: SocketCaller & { kind: 'session' }): Promise<string[]>
   send(caller: SocketCaller, frame: Extract<ClientFrame, { type: 'message.send' }>): Promise<unknown>
-  replay(caller: SocketCaller, conversationId: string, afterSeq: number): Promise<{ frames: string[]; lastSeq: number } | 'resync'>
+  replay(caller: SocketCaller, conversationId: string, afterSeq: number): Promise<Replay | 'resync'>
   maxBufferedBytes: number
 }
 
+/** What a resume sends for one conversation, in this order. */
+export interface Replay {
+  /** message.updated / message.deleted for messages at or below the position, changed since. */
+  changes: string[]
+  /** message.created for every message above the position, in seq order. */
+  created: { seq: number; frame: string }[]
+}
+
 const TYPING_MIN_INTERVAL_MS = 1000
+/**
+ * After `ready`, live events wait this long (or until the client's first frame) so that a client
+ * that resumes gets its replay before anything newer: one ordered stream, each seq once.
+ */
+const RESUME_WINDOW_MS = 250
+const MAX_HELD = 1000
+
+interface Pending {
+  channel: string
+  payload: string
+  seq: number | undefined
+}
 
 export class Connection implements Subscriber {
   readonly id = newId('connection')
@@ -30,7 +50,14 @@ export class Connection implements Subscriber {
   missedPongs = 0
   expiryWarned = false
   /** Conversations being replayed: live frames wait here so nothing is sent twice or out of order. */
-  private replaying: Map<string, string[]> | null = null
+  private replaying: Map<string, Pending[]> | null = null
+  /** Live events held during the resume window; null once released. */
+  private held: Pending[] | null = null
+  /**
+   * The message.created seqs this socket was sent, per conversation with traffic: replays and
+   * late broker deliveries skip them, so each message reaches the socket exactly once.
+   */
+  private sent: Map<string, { top: number; beforeResume: Set<number> | null }> | null = null
   private lastTyping = 0
 
   constructor(
@@ -63,20 +90,65 @@ export class Connection implements Subscriber {
     }
     const expiresAt = this.expiresAt
     const user = caller.kind === 'session' ? { id: caller.userId, kind: caller.userKind } : null
+    if (caller.kind === 'session') {
+      this.held = []
+      setTimeout(() => this.release(), RESUME_WINDOW_MS).unref()
+    }
     this.write(frames.ready(this.id, user, expiresAt === null ? null : new Date(expiresAt * 1000).toISOString()))
   }
 
-  receive(channel: string, payload: string, control: ControlEvent | null): void {
+  /** Ends the resume window: held events go out in arrival order. */
+  private release(): void {
+    const held = this.held
+    if (!held) return
+    this.held = null
+    for (const { channel, payload, seq } of held) this.deliver(channel, payload, seq)
+  }
+
+  receive(channel: string, payload: string, control: ControlEvent | null, seq: number | undefined): void {
     if (control) {
       if (control.event === 'typing' && control.data.userId === this.userId) return
       this.follow(control)
     }
-    const queue = this.replaying?.get(conversationIdOf(channel))
-    if (queue) queue.push(payload)
-    else this.write(payload)
+    if (this.held) {
+      this.held.push({ channel, payload, seq })
+      if (this.held.length >= MAX_HELD) this.release()
+      return
+    }
+    this.deliver(channel, payload, seq)
+  }
+
+  private deliver(channel: string, payload: string, seq: number | undefined): void {
+    const conversationId = conversationIdOf(channel)
+    const queue = this.replaying?.get(conversationId)
+    if (queue) queue.push({ channel, payload, seq })
+    // Tenant-wide sockets (secret keys) do not resume: nothing to deduplicate.
+    else if (seq === undefined || conversationId === '') this.write(payload)
+    else this.sendMessage(conversationId, seq, payload)
+  }
+
+  /** Writes a message.created frame unless this socket already had that seq. */
+  private sendMessage(conversationId: string, seq: number, payload: string): void {
+    this.sent ??= new Map()
+    let record = this.sent.get(conversationId)
+    if (!record) {
+      // Until this conversation is resumed, remember each seq: a resume may ask for older ones.
+      record = { top: 0, beforeResume: new Set() }
+      this.sent.set(conversationId, record)
+    }
+    if (record.beforeResume ? record.beforeResume.has(seq) : seq <= record.top) return
+    // The race this guards (live frames before the client's resume) is short; past a few dozen
+    // messages, a continuous stream is assumed and only the top seq is kept.
+    if (record.beforeResume) {
+      if (record.beforeResume.size < 64) record.beforeResume.add(seq)
+      else record.beforeResume = null
+    }
+    record.top = Math.max(record.top, seq)
+    this.write(payload)
   }
 
   async handle(frame: ClientFrame): Promise<void> {
+    if (frame.type !== 'resume') this.release()
     switch (frame.type) {
       case 'ping':
         return this.write(frames.pong(frame.id))
@@ -185,6 +257,8 @@ export class Connection implements Subscriber {
       this.channels.has(conversationChannel(caller.tenant.id, caller.environment, id)),
     )
     this.replaying = new Map(wanted.map(([id]) => [id, []]))
+    // Held events of resumed conversations now wait behind their replay; the others go out.
+    this.release()
     try {
       for (const [id, afterSeq] of wanted) {
         const result = await this.context.replay(caller, id, afterSeq)
@@ -194,9 +268,18 @@ export class Connection implements Subscriber {
           this.write(frames.resync(id))
           continue
         }
-        for (const frame of result.frames) this.write(frame)
-        // Live frames that arrived meanwhile: anything the replay already covered is dropped.
-        for (const payload of queued) if (!isMessageAtOrBelow(payload, result.lastSeq)) this.write(payload)
+        for (const frame of result.changes) this.write(frame)
+        for (const { seq, frame } of result.created) this.sendMessage(id, seq, frame)
+        // From here the stream of this conversation is continuous: only seqs above the top are new.
+        const record = this.sent?.get(id)
+        if (record) {
+          record.top = Math.max(record.top, afterSeq)
+          record.beforeResume = null
+        } else {
+          ;(this.sent ??= new Map()).set(id, { top: afterSeq, beforeResume: null })
+        }
+        // Live frames that arrived meanwhile, in order; anything the replay covered is skipped.
+        for (const { channel, payload, seq } of queued) this.deliver(channel, payload, seq)
       }
     } finally {
       this.replaying = null
@@ -208,12 +291,6 @@ export class Connection implements Subscriber {
 /** `conv:<tenant>:<env>:<id>`; the id itself may contain colons, the parts before it cannot. */
 function conversationIdOf(channel: string): string {
   return channel.startsWith('conv:') ? channel.split(':').slice(3).join(':') : ''
-}
-
-function isMessageAtOrBelow(payload: string, seq: number): boolean {
-  if (!payload.startsWith('{"type":"event","event":"message.created"')) return false
-  const parsed = JSON.parse(payload) as { data: { seq: number } }
-  return parsed.data.seq <= seq
 }
 
 /** The close code that tells a client what to do about a failed credential. */

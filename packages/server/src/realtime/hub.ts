@@ -15,8 +15,14 @@ export interface ControlEvent {
 export interface Subscriber {
   /** The channels this subscriber is on (owned by the hub). */
   readonly channels: Set<string>
-  receive(channel: string, payload: string, control: ControlEvent | null): void
+  /** `seq` is set for message.created payloads (read once per payload, not per socket). */
+  receive(channel: string, payload: string, control: ControlEvent | null, seq: number | undefined): void
 }
+
+const MESSAGE_CREATED = '{"type":"event","event":"message.created"'
+// The message's own seq is the first "seq" in the frame: the data object starts with id,
+// conversationId, seq.
+const SEQ = /"seq":(\d+)/
 
 // Events that change who listens where, and typing (which must not echo to its sender).
 const CONTROL = /^\{"type":"event","event":"(conversation\.created|conversation\.deleted|member\.added|member\.removed|typing)"/
@@ -66,7 +72,8 @@ export class Hub {
     const entry = this.listeners.get(channel)
     if (!entry) return
     const control = CONTROL.test(payload) ? (JSON.parse(payload) as ControlEvent) : null
+    const seq = payload.startsWith(MESSAGE_CREATED) ? Number(SEQ.exec(payload)?.[1]) : undefined
     // A copy: receiving may make a subscriber leave this very channel.
-    for (const subscriber of [...entry.subscribers]) subscriber.receive(channel, payload, control)
+    for (const subscriber of [...entry.subscribers]) subscriber.receive(channel, payload, control, seq)
   }
 }

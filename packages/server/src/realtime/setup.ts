@@ -58,13 +58,16 @@ export function createRealtime(deps: RealtimeDeps): { gateway: RealtimeGateway; 
         })
         return message
       },
+      // New messages come from the messages table with their current state; edits and
+      // deletions of messages the client had already seen are found by their timestamps.
       replay: async (caller, conversationId, afterSeq) => {
         const scope = { tenantId: caller.tenant.id, environment: caller.environment }
         const missed = await deps.messageStore.page(scope, conversationId, { above: afterSeq }, MAX_REPLAY)
         if (missed.length > MAX_REPLAY) return 'resync'
+        const changed = afterSeq > 0 ? await deps.messageStore.changedSince(scope, conversationId, afterSeq) : []
         return {
-          frames: missed.map((m) => frames.event('message.created', conversationId, m)),
-          lastSeq: missed.at(-1)?.seq ?? afterSeq,
+          changes: changed.map((m) => frames.event(m.deletedAt ? 'message.deleted' : 'message.updated', conversationId, m)),
+          created: missed.map((m) => ({ seq: m.seq, frame: frames.event('message.created', conversationId, m) })),
         }
       },
     },

@@ -1,0 +1,83 @@
+/**
+ * Helpers for realtime tests on a real listening Parley: open an authenticated socket and wait
+ * for `ready`, look at an upgrade that was refused (status, headers and problem+json body), wait
+ * for a condition, and sign short-lived session tokens in-process.
+ */
+import { randomBytes } from 'node:crypto'
+import { request } from 'node:http'
+import type { TestParley } from './parley.js'
+import { claimsFor, signWithParleyKey } from './session-helpers.js'
+import { type TestSocket, openSocket } from './sockets.js'
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** A socket authenticated with `Authorization: Bearer <credential>`, once `ready` arrived. */
+export async function connect(url: string, credential: string): Promise<TestSocket & { ready: any }> {
+  const socket = await openSocket(url, { authorization: `Bearer ${credential}` })
+  const ready = await socket.next((f) => f.type === 'ready')
+  return Object.assign(socket, { ready })
+}
+
+/** Frames of one event name (optionally of one conversation) received so far. */
+export function eventsOf(socket: TestSocket, event: string, conversationId?: string): any[] {
+  return socket.frames.filter((f) => f.type === 'event' && f.event === event && (conversationId === undefined || f.conversationId === conversationId))
+}
+
+/** Polls until `check` is true, or fails after `timeoutMs`. */
+export async function waitFor(check: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`)
+    await sleep(20)
+  }
+}
+
+export interface Refusal {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: any
+}
+
+/**
+ * Sends a WebSocket upgrade request and returns the HTTP answer when the server refuses it
+ * (rejects if the server switches protocols instead).
+ */
+export function refusedUpgrade(url: string, headers: Record<string, string> = {}, path = '/v1/realtime'): Promise<Refusal> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}${path}`, {
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
+        ...headers,
+      },
+    })
+    req.on('upgrade', (_res, socket) => {
+      socket.destroy()
+      reject(new Error('the upgrade was accepted'))
+    })
+    req.on('response', (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (text += chunk))
+      res.on('end', () => {
+        let body: unknown = null
+        try {
+          body = JSON.parse(text)
+        } catch {
+          body = text
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body })
+      })
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** A genuine session token for a user of a tenant (live) that expires `seconds` from now. */
+export function shortLivedToken(t: TestParley, tenantId: string, userId: string, seconds: number): Promise<string> {
+  const now = Math.floor(Date.now() / 1000)
+  return signWithParleyKey(t, claimsFor(t, tenantId, userId, { iat: now, exp: now + seconds }))
+}
