@@ -44,6 +44,7 @@ import { createRealtime } from './realtime/setup.js'
 import { messageRoutes } from './messages/routes.js'
 import { MessageService } from './messages/service.js'
 import { MessageStore } from './messages/store.js'
+import { MessageWriter } from './messages/writer.js'
 import { type Store, openStore } from './storage/database.js'
 import { migrate } from './storage/migrate.js'
 import { systemRoutes } from './system/routes.js'
@@ -134,7 +135,7 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   const messageStore = new MessageStore(store.db)
   const reader = new ConversationReader(conversationStore, messageStore)
   const conversations = new ConversationService(conversationStore, userStore, reader, uow)
-  const messages = new MessageService(messageStore, conversationStore, uow)
+  const messages = new MessageService(messageStore, conversationStore, uow, new MessageWriter(messageStore, uow))
   users.onDeleted((tenantId, environment, userId) => conversations.removeUserEverywhere({ tenantId, environment }, userId))
 
   const usageStore = new UsageStore(store.db)

@@ -4,9 +4,9 @@ import type { ConversationStore } from '../conversations/store.js'
 import { ApiError, invalidParam, notFound } from '../errors.js'
 import { domainEvent } from '../events/outbox.js'
 import type { UnitOfWork } from '../events/unit-of-work.js'
-import { newId } from '../ids.js'
 import { isUniqueViolation } from '../storage/database.js'
 import type { Message } from './model.js'
+import type { MessageWriter } from './writer.js'
 import type { MessageStore } from './store.js'
 
 export interface SendInput {
@@ -16,16 +16,12 @@ export interface SendInput {
   senderId?: string
 }
 
-/** Thrown inside the send transaction to roll it back (returning its seq) when a retry is detected. */
-class AlreadySent {
-  constructor(readonly message: Message) {}
-}
-
 export class MessageService {
   constructor(
     private readonly store: MessageStore,
     private readonly conversations: ConversationStore,
     private readonly uow: UnitOfWork,
+    private readonly writer: MessageWriter,
   ) {}
 
   /** 201 with the new message, or 200 with the original for a retried clientMessageId. */
@@ -39,34 +35,9 @@ export class MessageService {
       if (original) return { created: false, message: original }
     }
     try {
-      const message = await this.uow.run(async (trx, emit) => {
-        const createdAt = new Date().toISOString()
-        const seq = await this.store.nextSeq(scope, conversationId, createdAt, trx)
-        if (seq === null) throw notFound('Conversation')
-        if (clientMessageId !== null) {
-          // Checked again under the conversation's lock: a concurrent duplicate has committed by now.
-          const original = await this.store.findByClientId(scope, conversationId, senderId, clientMessageId, trx)
-          if (original) throw new AlreadySent(original)
-        }
-        const message: Message = {
-          id: newId('message'),
-          conversationId,
-          seq,
-          senderId,
-          text: input.text,
-          metadata: input.metadata ?? null,
-          clientMessageId,
-          createdAt,
-          editedAt: null,
-          deletedAt: null,
-        }
-        await this.store.insert(scope, message, trx)
-        emit(domainEvent('message.created', scope, conversationId, { ...message }))
-        return message
-      })
-      return { created: true, message }
+      return await this.writer.write({ scope, conversationId, senderId, text: input.text, metadata: input.metadata ?? null, clientMessageId })
     } catch (error) {
-      if (error instanceof AlreadySent) return { created: false, message: error.message }
+      // A duplicate committed by another node between our check and our insert: it is a retry.
       if (clientMessageId !== null && isUniqueViolation(error)) {
         const original = await this.store.findByClientId(scope, conversationId, senderId, clientMessageId)
         if (original) return { created: false, message: original }

@@ -11,14 +11,14 @@ export class MessageStore {
   constructor(readonly db: Db) {}
 
   /**
-   * Takes the next seq of a conversation. The UPDATE holds the conversation's row lock (PostgreSQL)
-   * or the write lock (SQLite) until the transaction ends, so concurrent sends queue here and seqs
-   * come out gap-free: a transaction that rolls back gives its seq back.
+   * Locks a conversation for a batch of sends and returns its last seq (null if it is gone). The
+   * UPDATE holds the row lock (PostgreSQL) or the write lock (SQLite) until the transaction ends,
+   * so concurrent batches queue here and seqs come out gap-free.
    */
-  async nextSeq(scope: ChatScope, conversationId: string, at: string, db: Db): Promise<number | null> {
+  async lockForSend(scope: ChatScope, conversationId: string, at: string, db: Db): Promise<number | null> {
     const row = await db
       .updateTable('conversations')
-      .set((eb) => ({ last_seq: eb('last_seq', '+', 1), last_activity_at: at }))
+      .set({ last_activity_at: at })
       .where('tenant_id', '=', scope.tenantId)
       .where('environment', '=', scope.environment)
       .where('id', '=', conversationId)
@@ -27,24 +27,54 @@ export class MessageStore {
     return row ? Number(row.last_seq) : null
   }
 
-  async insert(scope: ChatScope, message: Message, db: Db): Promise<void> {
+  async setLastSeq(scope: ChatScope, conversationId: string, lastSeq: number, db: Db): Promise<void> {
     await db
-      .insertInto('messages')
-      .values({
-        tenant_id: scope.tenantId,
-        environment: scope.environment,
-        conversation_id: message.conversationId,
-        seq: message.seq,
-        id: message.id,
-        sender_id: message.senderId,
-        text: message.text,
-        metadata: toJson(message.metadata),
-        client_message_id: message.clientMessageId,
-        created_at: message.createdAt,
-        edited_at: null,
-        deleted_at: null,
-      })
+      .updateTable('conversations')
+      .set({ last_seq: lastSeq })
+      .where('tenant_id', '=', scope.tenantId)
+      .where('environment', '=', scope.environment)
+      .where('id', '=', conversationId)
       .execute()
+  }
+
+  /** Inserts many messages of one conversation, a few dozen rows per statement. */
+  async insertMany(scope: ChatScope, messages: readonly Message[], db: Db): Promise<void> {
+    // 12 columns: 40 rows stay well under SQLite's limit on bound parameters.
+    for (let i = 0; i < messages.length; i += 40) {
+      await db
+        .insertInto('messages')
+        .values(
+          messages.slice(i, i + 40).map((message) => ({
+            tenant_id: scope.tenantId,
+            environment: scope.environment,
+            conversation_id: message.conversationId,
+            seq: message.seq,
+            id: message.id,
+            sender_id: message.senderId,
+            text: message.text,
+            metadata: toJson(message.metadata),
+            client_message_id: message.clientMessageId,
+            created_at: message.createdAt,
+            edited_at: null,
+            deleted_at: null,
+          })),
+        )
+        .execute()
+    }
+  }
+
+  /** Messages of a conversation already sent with any of these client message ids. */
+  async findByClientIds(scope: ChatScope, conversationId: string, clientMessageIds: string[], db: Db): Promise<Message[]> {
+    if (clientMessageIds.length === 0) return []
+    const rows = await db
+      .selectFrom('messages')
+      .selectAll()
+      .where('tenant_id', '=', scope.tenantId)
+      .where('environment', '=', scope.environment)
+      .where('conversation_id', '=', conversationId)
+      .where('client_message_id', 'in', clientMessageIds)
+      .execute()
+    return rows.map(messageFromRow)
   }
 
   async findByClientId(scope: ChatScope, conversationId: string, senderId: string, clientMessageId: string, db: Db = this.db) {

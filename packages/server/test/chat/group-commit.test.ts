@@ -1,0 +1,56 @@
+/**
+ * Sends that arrive together are written together (messages/writer.ts). Whatever the grouping,
+ * each send gets its own answer: seqs stay gap-free per conversation, retries inside one group
+ * collapse to one message, and a conversation deleted meanwhile fails only its own sends.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type ChatWorld, chatWorld } from '../helpers/chat-world.js'
+import { ENGINES } from '../helpers/databases.js'
+import { type TestParley, startParley } from '../helpers/parley.js'
+
+for (const engine of ENGINES) {
+  describe(`grouped sends on ${engine}`, () => {
+    let t: TestParley
+    let world: ChatWorld
+    beforeAll(async () => {
+      t = await startParley({ engine })
+      world = await chatWorld(t)
+      await world.users('ann', 'bob')
+    })
+    afterAll(() => t.close())
+
+    it('keeps every conversation gap-free when concurrent sends span several conversations', async () => {
+      const ids = [await world.group(['ann', 'bob']), await world.group(['ann', 'bob']), await world.group(['ann', 'bob'])]
+      const sends = Array.from({ length: 90 }, (_, i) =>
+        world.secret('POST', `/v1/conversations/${ids[i % 3]}/messages`, { text: `m${i}`, senderId: i % 2 ? 'ann' : 'bob' }),
+      )
+      const results = await Promise.all(sends)
+      expect(results.every((r) => r.status === 201)).toBe(true)
+      for (const id of ids) {
+        const seqs = results.filter((r) => r.body.conversationId === id).map((r) => r.body.seq).sort((a, b) => a - b)
+        expect(seqs).toEqual(Array.from({ length: 30 }, (_, i) => i + 1))
+      }
+    })
+
+    it('answers each send of a group on its own: retries collapse, a deleted conversation fails alone', async () => {
+      const kept = await world.group(['ann', 'bob'])
+      const doomed = await world.group(['ann', 'bob'])
+      await world.send(doomed, 'ann', 'first')
+      const sends = [
+        world.secret('POST', `/v1/conversations/${kept}/messages`, { text: 'once', senderId: 'ann', clientMessageId: 'same' }),
+        world.secret('POST', `/v1/conversations/${kept}/messages`, { text: 'once again', senderId: 'ann', clientMessageId: 'same' }),
+        world.secret('POST', `/v1/conversations/${kept}/messages`, { text: 'other', senderId: 'bob' }),
+        world.secret('DELETE', `/v1/conversations/${doomed}`),
+        world.secret('POST', `/v1/conversations/${doomed}/messages`, { text: 'too late', senderId: 'ann' }),
+      ]
+      const [first, retry, other, deleted, late] = await Promise.all(sends)
+      expect([first!.status, retry!.status].sort()).toEqual([200, 201])
+      expect(retry!.body.id).toBe(first!.body.id)
+      expect(other!.status).toBe(201)
+      expect(deleted!.status).toBe(204)
+      expect([201, 404]).toContain(late!.status) // before or after the delete, never a 500
+      const history = await world.secret('GET', `/v1/conversations/${kept}/messages`)
+      expect(history.body.data.map((m: { seq: number }) => m.seq)).toEqual([1, 2])
+    })
+  })
+}
