@@ -103,7 +103,6 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   const logger = createLogger(config.logLevel, config.adminKey ? [config.adminKey] : [], options.logDestination)
   const store = await openStore(config.storage)
   await migrate(store)
-  const adminKey = await setUpAdminKey(store.db, config.adminKey)
 
   const invalidations = new Invalidations()
   const keyStore = new KeyStore(store.db)
@@ -184,6 +183,10 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
     ...{ conversations, messages, events, usage, gateway, broker },
   }
 
+  // Generated (and stored) only once everything that can refuse to start has started, so a
+  // failed first start never consumes the one showing of the key.
+  const adminKey = await setUpAdminKey(store.db, config.adminKey)
+
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new RequestLogController(),
@@ -231,7 +234,9 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   registerCors(app)
   await registerOpenApi(app, config.publicUrl)
 
-  await app.register(systemRoutes, { readiness: [{ name: 'storage', check: store.ping }] })
+  const readiness = [{ name: 'storage', check: store.ping }]
+  if (broker.ping) readiness.push({ name: 'redis', check: () => broker.ping!() })
+  await app.register(systemRoutes, { readiness })
   await app.register(metricsRoutes, { metrics, isPublic: config.metricsPublic })
   await app.register(tenantRoutes, { tenants })
   await app.register(keyRoutes, { keys })

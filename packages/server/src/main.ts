@@ -45,7 +45,14 @@ async function runMigrate(config: Readonly<Config>): Promise<void> {
 
 async function runStart(config: Readonly<Config>): Promise<void> {
   const parley = await createParley(config)
-  await parley.app.listen({ port: config.port, host: config.host })
+  try {
+    await parley.app.listen({ port: config.port, host: config.host })
+  } catch (error) {
+    // The key is stored hashed already: this is its only chance to be seen.
+    if (parley.adminKey.generated) process.stderr.write(`Admin key generated for this database: ${parley.adminKey.generated}\n`)
+    await parley.close()
+    throw error
+  }
   const address = parley.app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
   const local = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`

@@ -5,6 +5,7 @@
  */
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ERROR_CODES } from '../src/errors.js'
 import { type Response, type TestParley, type TestTenant, capturedLogs, startParley } from './helpers/parley.js'
 
 let t: TestParley
@@ -208,5 +209,21 @@ describe('bugs never leak', () => {
     const res = await t.call('POST', '/v1/keys', { auth: tenant.liveKey, headers: { 'content-type': 'application/json' }, body: '[' })
     expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/)
     expect(res.text).not.toContain('SyntaxError')
+  })
+})
+
+describe('the error reference page', () => {
+  it('serves /docs/errors with an anchor for every code that problem types point at', async () => {
+    const t = await startParley()
+    try {
+      const problem = await t.call('GET', '/v1/nowhere')
+      expect(problem.body.type).toBe(`${t.publicUrl}/docs/errors#not_found`)
+      const page = await t.call('GET', '/docs/errors')
+      expect(page.status).toBe(200)
+      expect(page.headers['content-type']).toContain('text/html')
+      for (const code of Object.keys(ERROR_CODES)) expect(page.text).toContain(`id="${code}"`)
+    } finally {
+      await t.close()
+    }
   })
 })

@@ -59,6 +59,7 @@ describe('POST /v1/keys', () => {
       lastUsedAt: null,
       expiresAt: null,
       allowedOrigins: null,
+      visitorTtlSeconds: null,
       rateLimit: null,
       metadata: { team: 'core' },
       key: expect.stringMatching(/^sk_test_[0-9A-Za-z]{38}$/),

@@ -5,7 +5,7 @@
 import swagger from '@fastify/swagger'
 import type { FastifyInstance } from 'fastify'
 import { Problem } from '../http/schemas.js'
-import { renderReference } from './reference-page.js'
+import { renderErrors, renderReference } from './reference-page.js'
 
 export async function registerOpenApi(app: FastifyInstance, publicUrl: string): Promise<void> {
   app.addSchema(Problem)
@@ -31,6 +31,9 @@ export async function registerOpenApi(app: FastifyInstance, publicUrl: string): 
   })
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+
+  const errorsPage = renderErrors()
+  app.get('/docs/errors', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(errorsPage))
 
   let page: string | null = null
   app.get('/docs', { schema: { hide: true } }, async (_request, reply) => {

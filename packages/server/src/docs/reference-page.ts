@@ -13,8 +13,22 @@ interface Document {
   paths: Record<string, Record<string, Operation>>
 }
 
+import { ERROR_CODES } from '../errors.js'
+
 const escape = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+
+/** GET /docs/errors: every error code, with the anchor problem `type` URIs point at. */
+export function renderErrors(): string {
+  const rows = Object.entries(ERROR_CODES)
+    .map(([code, { status, when }]) => `<tr id="${code}"><td><code>${code}</code></td><td>${status}</td><td>${escape(when)}</td></tr>`)
+    .join('')
+  return page(
+    'Parley error codes',
+    `<h1>Error codes</h1><p>Every error is <code>application/problem+json</code> with a stable <code>code</code>; validation errors add <code>errors[]</code> with each <code>param</code>.</p>
+<table><thead><tr><th>code</th><th>status</th><th>when</th></tr></thead><tbody>${rows}</tbody></table>`,
+  )
+}
 
 export function renderReference(doc: Document): string {
   const byTag = new Map<string, string[]>()
@@ -33,12 +47,19 @@ ${body ? `<details><summary>Request body</summary><pre>${escape(JSON.stringify(b
   }
   const nav = [...byTag.keys()].map((t) => `<a href="#${escape(t)}">${escape(t)}</a>`).join(' · ')
   const sections = [...byTag].map(([tag, cards]) => `<h2 id="${escape(tag)}">${escape(tag)}</h2>${cards.join('')}`).join('')
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(doc.info.title)} reference</title>
+  return page(
+    `${doc.info.title} reference`,
+    `<h1>${escape(doc.info.title)}</h1><p>${escape(doc.info.description ?? '')}</p>
+<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). Errors: <a href="/docs/errors">/docs/errors</a>. ${nav}</p>${sections}`,
+  )
+}
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:960px;margin:2rem auto;padding:0 1rem;color:#1d2330}
 .op{border:1px solid #dde1ea;border-radius:8px;padding:.5rem 1rem;margin:.75rem 0}h3{margin:.25rem 0;font-size:1rem}
 .m{display:inline-block;min-width:4.5em;font-weight:700}.get{color:#0a7}.post{color:#06c}.patch{color:#a60}.put{color:#a60}.delete{color:#c22}
-pre{background:#f6f7fa;padding:.5rem;overflow:auto;font-size:12px}.st{color:#556}</style></head>
-<body><h1>${escape(doc.info.title)}</h1><p>${escape(doc.info.description ?? '')}</p>
-<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). ${nav}</p>${sections}</body></html>`
+pre{background:#f6f7fa;padding:.5rem;overflow:auto;font-size:12px}.st{color:#556}td,th{text-align:left;padding:.25rem .5rem;vertical-align:top}
+tr:target{background:#fff6d6}</style></head><body>${body}</body></html>`
 }

@@ -71,6 +71,7 @@ export function keyView(key: KeyRecord, lastUsedAt = key.lastUsedAt) {
     lastUsedAt,
     expiresAt: key.expiresAt,
     allowedOrigins: key.allowedOrigins,
+    visitorTtlSeconds: key.visitorTtlSeconds,
     rateLimit: key.rateLimit,
     metadata: key.metadata,
   }

@@ -13,6 +13,7 @@ export const KeySchema = Type.Object({
   lastUsedAt: Nullable(Timestamp),
   expiresAt: Nullable(Timestamp),
   allowedOrigins: Nullable(Type.Array(Type.String())),
+  visitorTtlSeconds: Nullable(Type.Integer({ description: 'Visitor token inactivity lifetime (publishable keys); null = 1800' })),
   rateLimit: Nullable(RateLimitSchema),
   metadata: Nullable(Metadata),
 })

@@ -110,6 +110,14 @@ export class RedisBroker implements Broker {
     return this.closed ? noop : this.invalidationHandlers.add(handler)
   }
 
+  /** Resolves when Redis answers a PING within a second (readiness). */
+  async ping(): Promise<void> {
+    await Promise.race([
+      this.publisher.ping(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('Redis did not answer PING within 1 s')), 1000).unref()),
+    ])
+  }
+
   async flush(): Promise<void> {
     await Promise.all([this.lastPublish, this.lastSubscription])
   }

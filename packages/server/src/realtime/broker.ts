@@ -65,6 +65,9 @@ export interface Broker {
    */
   flush(): Promise<void>
 
+  /** Resolves when the backing service answers (readiness); absent for in-process brokers. */
+  ping?(): Promise<void>
+
   /** Stops all delivery and releases connections. Later calls to any method do nothing. */
   close(): Promise<void>
 }

@@ -5,7 +5,7 @@ import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typ
 import type { SessionTokens } from '../auth/session-tokens.js'
 import type { SigningKeyRing } from '../auth/signing-keys.js'
 import type { Invalidations } from '../cluster/invalidations.js'
-import { isValidScope } from '../auth/scopes.js'
+import { firstMissing, isValidScope, isWithin } from '../auth/scopes.js'
 import { ApiError, invalidParam } from '../errors.js'
 import { secretCaller } from '../http/caller-of.js'
 import { Problem, Timestamp, authErrors } from '../http/schemas.js'
@@ -46,6 +46,10 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<TokenRouteDeps> = async (app
       scopes?.forEach((scope, i) => {
         if (!isValidScope(scope)) throw invalidParam(`scopes[${i}]`, `unknown scope "${scope}"`)
       })
+      // A token never carries more than the key that minted it.
+      if (scopes && !isWithin(scopes, caller.scopes)) {
+        throw new ApiError('insufficient_scope', `The token would have ${firstMissing(scopes, caller.scopes)}, which the calling key lacks`)
+      }
       const user = (await users.get(caller.tenant.id, caller.environment, userId))?.user
       if (!user) throw new ApiError('user_not_found', `No user ${userId} in this environment; upsert it first`)
       const minted = await tokens.mint({
