@@ -6,16 +6,36 @@
  *
  * To add a credential case, add one row to CASES: which routes it applies to, the headers that
  * carry the credential (World builds and caches credentials; add a builder there when needed), who
- * owns the resources in the path, and the answer expected.
+ * owns the resources in the path, which end user the fixture makes them for, and the answer expected.
+ * Expectations are functions of the route row (callers, scope, endUsers), so a new row gets the
+ * right answer from every case without touching this file.
  */
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateKey } from '../src/auth/key-format.js'
 import { SCOPES, type Scope } from '../src/auth/scopes.js'
-import { type Ids, type Method, type Owner, ROUTES, type RouteRow, admits, bodyOf, hasPathIds, isOperatorRoute, pathOf } from './auth/route-table.js'
+import {
+  type EndUser,
+  type Ids,
+  type Method,
+  type Owner,
+  ROUTES,
+  type RouteRow,
+  admits,
+  admitsEndUser,
+  bodyOf,
+  endUserOf,
+  hasPathIds,
+  isOperatorRoute,
+  isPublishableOnly,
+  pathOf,
+} from './auth/route-table.js'
 import { type Response, type TestParley, type TestTenant, startParley } from './helpers/parley.js'
+import { claimsFor, signWithParleyKey } from './helpers/session-helpers.js'
 
 type Headers = Record<string, string>
+/** Whose tenant and environment: the caller's own, another tenant's, or the test environment of the caller's tenant. */
+type Where = 'self' | 'otherTenant' | 'otherEnvironment'
 
 interface Expect {
   status: number
@@ -32,17 +52,33 @@ interface Case {
   /** A query string to append (credentials there must be ignored). */
   query?(w: World): string
   /** Who owns the resources named in the path (default: the caller's own tenant and environment). */
-  owner?: 'otherTenant' | 'otherEnvironment'
+  owner?: Exclude<Where, 'self'>
+  /** The end user the fixture makes its resources for (default: endUserOf(route)). */
+  actor?: EndUser
   expect(route: RouteRow): Expect
   /** A contract breach this case still shows: the test is marked as failing until it is fixed. */
   knownBug?(route: RouteRow): string | null
 }
 
 const CHALLENGE = /^Bearer realm="parley"/
+/** RFC 6750 for a session-token failure (§0.2). */
+const TOKEN_CHALLENGE = 'Bearer realm="parley", error="invalid_token"'
 const refused = (status: number, code: string, challenge?: string | RegExp) => (): Expect => ({ status, code, challenge })
 const everyRoute = () => true
 const bearer = (credential: string): Headers => ({ authorization: `Bearer ${credential}` })
 const apiKey = (key: string): Headers => ({ 'x-api-key': key })
+
+/** A valid session token of a user or visitor, by the route row (§1.4, §4.3, §9 "Callers on the wrong route"). */
+function sessionAnswer(route: RouteRow, who: EndUser): Expect {
+  if (admitsEndUser(route, who)) return { status: route.ok }
+  // The route takes session tokens, but its own rules refuse this kind of end user (row `endUsers`:
+  // a visitor managing a conversation or editing a message, a user refreshing a visitor session).
+  if (admits(route, 'session')) return { status: 403, code: 'forbidden' }
+  // identity/init and GET /v1/tenant: a credential of the wrong type, not an end user overreaching.
+  if (isPublishableOnly(route)) return { status: 403, code: 'key_type_not_allowed' }
+  // Tenant-level routes (§9); operator routes likewise, as for a tenant's secret key there.
+  return { status: 403, code: 'forbidden' }
+}
 
 const CASES: Case[] = [
   { name: 'no credentials', applies: everyRoute, credential: () => ({}), expect: refused(401, 'authentication_required', 'Bearer realm="parley"') },
@@ -82,12 +118,6 @@ const CASES: Case[] = [
     expect: refused(403, 'key_type_not_allowed'),
   },
   {
-    name: 'a session token on a route that does not take one',
-    applies: (r) => !admits(r, 'session'),
-    credential: async (w) => bearer(await w.userToken()),
-    expect: refused(403, 'forbidden'),
-  },
-  {
     name: 'the admin key acting on a tenant',
     applies: (r) => admits(r, 'secret'),
     credential: (w) => ({ ...bearer(w.t.adminKey), 'x-tenant-id': w.tenant.id, 'x-environment': 'live' }),
@@ -119,6 +149,37 @@ const CASES: Case[] = [
     owner: 'otherEnvironment',
     expect: refused(404, 'not_found'),
   },
+
+  // Session tokens (§1.2–1.4, §4.2, §9). On routes with a fixture the token's end user is the one
+  // the fixture made the resources for (owner of the conversation, sender of the message).
+  { name: 'a user token', applies: everyRoute, credential: (w) => w.token('self', 'user'), actor: 'user', expect: (r) => sessionAnswer(r, 'user') },
+  { name: 'a visitor token', applies: everyRoute, credential: (w) => w.token('self', 'visitor'), actor: 'visitor', expect: (r) => sessionAnswer(r, 'visitor') },
+  { name: 'an expired token', applies: everyRoute, credential: (w) => bearer(w.expiredToken), expect: refused(401, 'token_expired', TOKEN_CHALLENGE) },
+  { name: 'a token minted before revoke-tokens', applies: everyRoute, credential: (w) => bearer(w.revokedToken), expect: refused(401, 'token_revoked', TOKEN_CHALLENGE) },
+  {
+    name: 'a token lacking the route’s scope',
+    applies: (r) => admits(r, 'session') && r.scope !== undefined,
+    credential: (w, r) => w.tokenWithout(r.scope!, endUserOf(r)),
+    expect: (r) => ({ status: 403, code: 'insufficient_scope', challenge: `Bearer error="insufficient_scope", scope="${r.scope}"` }),
+  },
+  {
+    name: 'another tenant’s token on this tenant’s ids',
+    applies: (r) => admits(r, 'session') && hasPathIds(r),
+    credential: (w, r) => w.token('otherTenant', endUserOf(r)),
+    expect: refused(404, 'not_found'),
+  },
+  {
+    name: 'a test token on live ids',
+    applies: (r) => admits(r, 'session') && hasPathIds(r),
+    credential: (w, r) => w.token('otherEnvironment', endUserOf(r)),
+    expect: refused(404, 'not_found'),
+  },
+  {
+    name: 'another tenant’s token with x-tenant-id of this tenant',
+    applies: (r) => admits(r, 'session'),
+    credential: async (w, r) => ({ ...(await w.token('otherTenant', endUserOf(r))), 'x-tenant-id': w.tenant.id }),
+    expect: refused(401, 'tenant_mismatch', CHALLENGE),
+  },
 ]
 
 /** The tenants, owners and credentials every case draws on; built once, cached. */
@@ -130,8 +191,13 @@ class World {
   rolled = ''
   deletedTenantKey = ''
   suspendedTenantKey = ''
-  owners!: Record<'self' | 'otherTenant' | 'otherEnvironment', Owner>
-  private readonly cache = new Map<string, Promise<string>>()
+  /** A user token signed with Parley's own key, an hour past its exp. */
+  expiredToken = ''
+  /** A user token minted before POST /v1/users/{id}/revoke-tokens. */
+  revokedToken = ''
+  /** The unscoped secret key of each place fixtures are made in. */
+  private keys!: Record<Where, string>
+  private readonly cache = new Map<string, Promise<unknown>>()
 
   constructor(
     readonly t: TestParley,
@@ -142,8 +208,8 @@ class World {
   async build(): Promise<void> {
     const { t, tenant, other } = this
     this.secret = tenant.liveKey
-    this.owners = { self: this.owner(tenant.liveKey), otherTenant: this.owner(other.liveKey), otherEnvironment: this.owner(tenant.testKey) }
-    const self = this.owners.self
+    this.keys = { self: tenant.liveKey, otherTenant: other.liveKey, otherEnvironment: tenant.testKey }
+    const self = this.owner('self')
     const last = this.secret.at(-1) === 'A' ? 'B' : 'A'
     this.badChecksum = this.secret.slice(0, -1) + last
 
@@ -167,36 +233,68 @@ class World {
     const suspended = await t.createTenant()
     await self.admin('PATCH', `/v1/admin/tenants/${suspended.id}`, { suspended: true })
     this.suspendedTenantKey = suspended.liveKey
+
+    // Genuine signature and claims, for the actor (who exists and was never revoked): only exp is wrong.
+    const now = Math.floor(Date.now() / 1000)
+    const actor = await this.actor('self', 'user')
+    this.expiredToken = await signWithParleyKey(t, claimsFor(t, tenant.id, actor.id, { iat: now - 7200, exp: now - 3600 }))
+
+    const gone = `revoked-${randomBytes(4).toString('hex')}`
+    await self.secret('POST', '/v1/users', { id: gone })
+    this.revokedToken = (await self.secret('POST', '/v1/auth/token', { userId: gone })).token
+    await self.secret('POST', `/v1/users/${gone}/revoke-tokens`)
+  }
+
+  /** The API as whoever owns resources in `where`, with `actor` as the end user session cases call as. */
+  owner(where: Where, actor: EndUser = 'user'): Owner {
+    const key = this.keys[where]
+    return {
+      secret: (method, url, body) => this.expectOk(key, method, url, body),
+      admin: (method, url, body) => this.expectOk(this.t.adminKey, method, url, body),
+      actor: async () => (await this.actor(where, actor)).id,
+      session: async (method, url, body) => this.expectOk((await this.actor(where, actor)).token, method, url, body),
+    }
+  }
+
+  /** One user and one visitor per place, made on first use; never revoked or deleted by any case. */
+  actor(where: Where, kind: EndUser): Promise<{ id: string; token: string }> {
+    return this.once(`${kind} of ${where}`, async () => {
+      const owner = this.owner(where)
+      if (kind === 'user') {
+        const id = `actor-${randomBytes(4).toString('hex')}`
+        await owner.secret('POST', '/v1/users', { id })
+        return { id, token: (await owner.secret('POST', '/v1/auth/token', { userId: id })).token as string }
+      }
+      const res = await this.t.call('POST', '/v1/identity/init', { headers: apiKey(await this.publishable(where)), body: { visitorId: 'table-visitor' } })
+      if (res.status !== 201) throw new Error(`visitor init failed: ${res.status} ${res.text}`)
+      return { id: res.body.visitor.id as string, token: res.body.sessionToken as string }
+    })
+  }
+
+  /** The session token of that place's actor. */
+  async token(where: Where, kind: EndUser): Promise<Headers> {
+    return bearer((await this.actor(where, kind)).token)
+  }
+
+  /** A token of the caller's own actor minted with every scope except `scope`. */
+  tokenWithout(scope: Scope, kind: EndUser): Promise<Headers> {
+    return this.once(`${kind} token without ${scope}`, async () => {
+      const { id } = await this.actor('self', kind)
+      const scopes = SCOPES.filter((s) => s !== scope)
+      return bearer((await this.owner('self').secret('POST', '/v1/auth/token', { userId: id, scopes })).token)
+    })
   }
 
   /** A key with every scope except `scope`. */
   keyWithout(scope: Scope): Promise<string> {
     return this.once(`without ${scope}`, async () => {
       const scopes = SCOPES.filter((s) => s !== scope)
-      return (await this.owners.self.secret('POST', '/v1/keys', { name: `no ${scope}`, type: 'secret', scopes })).key
+      return (await this.owner('self').secret('POST', '/v1/keys', { name: `no ${scope}`, type: 'secret', scopes })).key as string
     })
   }
 
-  publishable(): Promise<string> {
-    return this.once('publishable', async () => (await this.owners.self.secret('POST', '/v1/keys', { name: 'widget', type: 'publishable' })).key)
-  }
-
-  /** A session token of an end user (live). */
-  userToken(): Promise<string> {
-    return this.once('user token', async () => {
-      const userId = `token-user-${randomBytes(4).toString('hex')}`
-      await this.owners.self.secret('POST', '/v1/users', { id: userId })
-      return (await this.owners.self.secret('POST', '/v1/auth/token', { userId })).token
-    })
-  }
-
-  /** A session token of a visitor (live), opened with a publishable key. */
-  visitorToken(): Promise<string> {
-    return this.once('visitor token', async () => {
-      const res = await this.t.call('POST', '/v1/identity/init', { headers: apiKey(await this.publishable()), body: { visitorId: 'table-visitor' } })
-      if (res.status !== 201) throw new Error(`visitor init failed: ${res.status} ${res.text}`)
-      return res.body.sessionToken as string
-    })
+  publishable(where: Where = 'self'): Promise<string> {
+    return this.once(`publishable of ${where}`, async () => (await this.owner(where).secret('POST', '/v1/keys', { name: 'widget', type: 'publishable' })).key as string)
   }
 
   /** The credential a route is normally called with. */
@@ -204,23 +302,17 @@ class World {
     if (isOperatorRoute(route)) return bearer(this.t.adminKey)
     if (admits(route, 'secret')) return bearer(this.secret)
     if (admits(route, 'publishable')) return apiKey(await this.publishable())
-    return bearer(await this.visitorToken())
+    return this.token('self', endUserOf(route))
   }
 
-  private owner(key: string): Owner {
-    const expectOk = async (auth: string, method: Method, url: string, body?: unknown) => {
-      const res = await this.t.call(method, url, { auth, body })
-      if (res.status >= 300) throw new Error(`fixture ${method} ${url} failed: ${res.status} ${res.text}`)
-      return res.body
-    }
-    return {
-      secret: (method, url, body) => expectOk(key, method, url, body),
-      admin: (method, url, body) => expectOk(this.t.adminKey, method, url, body),
-    }
+  private async expectOk(auth: string, method: Method, url: string, body?: unknown) {
+    const res = await this.t.call(method, url, { auth, body })
+    if (res.status >= 300) throw new Error(`fixture ${method} ${url} failed: ${res.status} ${res.text}`)
+    return res.body
   }
 
-  private once(name: string, build: () => Promise<string>): Promise<string> {
-    let value = this.cache.get(name)
+  private once<T>(name: string, build: () => Promise<T>): Promise<T> {
+    let value = this.cache.get(name) as Promise<T> | undefined
     if (!value) this.cache.set(name, (value = build()))
     return value
   }
@@ -228,7 +320,8 @@ class World {
 
 let w: World
 beforeAll(async () => {
-  const t = await startParley()
+  // Likewise for the end users every session case calls as (per-user limits, §1.5).
+  const t = await startParley({ env: { PARLEY_USER_RATE_LIMIT: '1000000/60', PARLEY_USER_MESSAGE_RATE_LIMIT: '1000000/60' } })
   // Generous limits: this suite sends hundreds of requests with one key.
   const tenant = await t.createTenant('enterprise')
   await t.call('PATCH', `/v1/admin/tenants/${tenant.id}`, { auth: t.adminKey, body: { rateLimit: { limit: 1_000_000, windowSeconds: 60 } } })
@@ -258,7 +351,7 @@ function check(res: Response, expected: Expect): void {
 for (const route of ROUTES) {
   describe(`${route.method} ${route.path}`, () => {
     it(`answers ${route.ok} to its primary credential`, async () => {
-      const ids = (await route.fixture?.(w.owners.self)) ?? {}
+      const ids = (await route.fixture?.(w.owner('self', endUserOf(route)))) ?? {}
       const res = await send(route, await w.primary(route), ids)
       check(res, { status: route.ok })
       // Every authenticated response says where its caller stands (§0.3); the admin key is not limited.
@@ -271,7 +364,7 @@ for (const route of ROUTES) {
       const bug = c.knownBug?.(route) ?? null
       const test = bug ? it.fails : it
       test(`${c.name} → ${c.expect(route).status}${bug ? ` (known bug: ${bug})` : ''}`, async () => {
-        const ids = (await route.fixture?.(w.owners[c.owner ?? 'self'])) ?? {}
+        const ids = (await route.fixture?.(w.owner(c.owner ?? 'self', c.actor ?? endUserOf(route)))) ?? {}
         check(await send(route, await c.credential(w, route), ids, c.query?.(w)), c.expect(route))
       })
     }

@@ -98,7 +98,12 @@ function admit(request: FastifyRequest, caller: Tenanted, policy: AuthPolicy): C
   if (claimed !== undefined && claimed !== caller.tenant.id) throw new ApiError('tenant_mismatch', 'API key does not match tenant')
   if (caller.tenant.suspended) throw new ApiError('forbidden', 'This tenant is suspended')
   if (!policy.callers.includes(caller.kind)) {
-    if (caller.kind === 'session') throw new ApiError('forbidden', 'Session tokens cannot call this endpoint')
+    if (caller.kind === 'session') {
+      // End users never get tenant-level (or operator) endpoints; elsewhere it is the wrong kind of credential.
+      const tenantLevel = policy.callers.includes('secret') || policy.callers.includes('admin')
+      if (tenantLevel) throw new ApiError('forbidden', 'Session tokens cannot call this endpoint')
+      throw new ApiError('key_type_not_allowed', 'This endpoint takes a publishable key, not a session token')
+    }
     if (caller.kind === 'publishable') throw new ApiError('key_type_not_allowed', 'A publishable key cannot call this endpoint')
     if (policy.callers.length === 1 && policy.callers[0] === 'admin') throw new ApiError('forbidden', 'This endpoint needs the admin key')
     throw new ApiError('key_type_not_allowed', `A ${caller.kind} key cannot call this endpoint`)

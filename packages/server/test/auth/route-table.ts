@@ -9,10 +9,15 @@
  *   callers       the credential kinds the contract admits ('secret' also covers the admin key
  *                 acting on a tenant with x-tenant-id + x-environment)
  *   scope         the scope a secret key or session token needs (omit when none)
+ *   endUsers      with 'session' in callers: which end users the route's own rules let through
+ *                 (default both; the other kind gets 403 forbidden from those rules)
  *   ok            the status a valid call answers
  *   body          a minimal valid body, or a function of the fixture's ids when it needs them
  *   fixture       how to make the ids in its path (and body) exist, as the caller's own tenant and
- *                 environment: one of FIXTURES below, or a new function of the same shape
+ *                 environment: one of FIXTURES below, or a new function of the same shape. What an
+ *                 end user acts on (a conversation, a message) is made so that `owner.actor()` may
+ *                 act on it (owner, sender), and that actor's id is returned as `userId`: session
+ *                 cases call as that actor, so their answer comes from the credential alone.
  * Credential cases live in auth-table.test.ts (CASES); add one there to test every route against it.
  */
 import { randomBytes } from 'node:crypto'
@@ -24,12 +29,19 @@ export type Method = Extract<InjectOptions['method'], 'GET' | 'POST' | 'PUT' | '
 /** Values for the `:params` of a path (and anything else a body needs). */
 export type Ids = Record<string, string>
 
-/** The API as seen by whoever owns a fixture; both helpers throw unless the answer is 2xx. */
+/** The kinds of end user a session token stands for (the `kind` claim). */
+export type EndUser = 'user' | 'visitor'
+
+/** The API as seen by whoever owns a fixture; the calling helpers throw unless the answer is 2xx. */
 export interface Owner {
   /** As an unscoped secret key of one tenant and environment. */
   secret(method: Method, url: string, body?: unknown): Promise<any>
   /** As the operator. */
   admin(method: Method, url: string, body?: unknown): Promise<any>
+  /** The id of the end user (a user or a visitor, as the case needs) that session cases call as. */
+  actor(): Promise<string>
+  /** As that end user, with its session token. */
+  session(method: Method, url: string, body?: unknown): Promise<any>
 }
 
 export type Fixture = (owner: Owner) => Promise<Ids>
@@ -40,6 +52,7 @@ export interface RouteRow {
   path: string
   callers: readonly CallerKind[]
   scope?: Scope
+  endUsers?: readonly EndUser[]
   ok: number
   body?: Body | ((ids: Ids) => Body)
   fixture?: Fixture
@@ -53,11 +66,14 @@ async function user(owner: Owner): Promise<string> {
   return id
 }
 
-/** A group of two users: `userId` is a member, `newUserId` exists but is not one yet. */
+/**
+ * A group of two: the actor (`userId`), who created it and so is its owner, and another user
+ * (`memberId`); `newUserId` exists but is not a member yet.
+ */
 async function conversation(o: Owner) {
-  const [a, b, outsider] = [await user(o), await user(o), await user(o)]
-  const created = await o.secret('POST', '/v1/conversations', { type: 'group', members: [a, b] })
-  return { id: created.id as string, userId: b, senderId: a, newUserId: outsider }
+  const [actor, member, outsider] = [await o.actor(), await user(o), await user(o)]
+  const created = await o.session('POST', '/v1/conversations', { type: 'group', members: [member] })
+  return { id: created.id as string, userId: actor, memberId: member, newUserId: outsider }
 }
 
 /** Ways to make path ids exist. Each returns fresh resources, so destructive routes can run often. */
@@ -68,11 +84,11 @@ export const FIXTURES = {
     return { id, userId: id }
   },
   conversation,
-  /** A conversation with one message (seq 1) sent by `userId`. */
+  /** A conversation with one message (seq 1) sent by `userId` (the actor). */
   message: async (o: Owner) => {
     const ids = await conversation(o)
-    const message = await o.secret('POST', `/v1/conversations/${ids.id}/messages`, { text: 'hello', senderId: ids.senderId })
-    return { id: ids.id, messageId: message.id, userId: ids.senderId }
+    const message = await o.secret('POST', `/v1/conversations/${ids.id}/messages`, { text: 'hello', senderId: ids.userId })
+    return { id: ids.id, messageId: message.id, userId: ids.userId }
   },
   tenant: async (o: Owner) => ({ id: (await o.admin('POST', '/v1/admin/tenants', { name: 'fixture' })).tenant.id }),
 } satisfies Record<string, Fixture>
@@ -82,6 +98,9 @@ const SECRET = ['secret'] as const
 const CHAT = ['secret', 'session'] as const
 const SESSION = ['session'] as const
 const PUBLISHABLE = ['publishable'] as const
+/** Route rules that narrow the session callers (docs/api.md "What visitors may do", §4.3). */
+const USERS_ONLY = ['user'] as const
+const VISITORS_ONLY = ['visitor'] as const
 
 export const ROUTES: RouteRow[] = [
   // Operator (§2)
@@ -118,30 +137,41 @@ export const ROUTES: RouteRow[] = [
   // Visitors and identity (§4.3)
   { method: 'POST', path: '/v1/identity/init', callers: PUBLISHABLE, ok: 201, body: { visitorId: 'device-1' } },
   { method: 'GET', path: '/v1/tenant', callers: PUBLISHABLE, ok: 200 },
-  { method: 'POST', path: '/v1/identity/refresh', callers: SESSION, ok: 200 },
+  // Refresh renews visitor sessions only; a user's backend mints its tokens (403 forbidden for users).
+  { method: 'POST', path: '/v1/identity/refresh', callers: SESSION, endUsers: VISITORS_ONLY, ok: 200 },
   { method: 'GET', path: '/v1/identity/me', callers: SESSION, ok: 200 },
 
   // Conversations (§5.1)
   { method: 'POST', path: '/v1/conversations', callers: CHAT, scope: 'conversations:write', ok: 201, body: (ids) => ({ type: 'group', members: [ids.userId] }), fixture: FIXTURES.user },
   { method: 'GET', path: '/v1/conversations', callers: CHAT, scope: 'conversations:read', ok: 200 },
   { method: 'GET', path: '/v1/conversations/:id', callers: CHAT, scope: 'conversations:read', ok: 200, fixture: FIXTURES.conversation },
-  { method: 'PATCH', path: '/v1/conversations/:id', callers: CHAT, scope: 'conversations:write', ok: 200, body: { name: 'Renamed' }, fixture: FIXTURES.conversation },
-  { method: 'DELETE', path: '/v1/conversations/:id', callers: CHAT, scope: 'conversations:write', ok: 204, fixture: FIXTURES.conversation },
-  { method: 'POST', path: '/v1/conversations/:id/members', callers: CHAT, scope: 'conversations:write', ok: 200, body: (ids) => ({ userIds: [ids.newUserId] }), fixture: FIXTURES.conversation },
+  // Renaming, deleting and adding members are for owners; a visitor is refused even as the owner.
+  { method: 'PATCH', path: '/v1/conversations/:id', callers: CHAT, scope: 'conversations:write', endUsers: USERS_ONLY, ok: 200, body: { name: 'Renamed' }, fixture: FIXTURES.conversation },
+  { method: 'DELETE', path: '/v1/conversations/:id', callers: CHAT, scope: 'conversations:write', endUsers: USERS_ONLY, ok: 204, fixture: FIXTURES.conversation },
+  { method: 'POST', path: '/v1/conversations/:id/members', callers: CHAT, scope: 'conversations:write', endUsers: USERS_ONLY, ok: 200, body: (ids) => ({ userIds: [ids.newUserId] }), fixture: FIXTURES.conversation },
+  // `:userId` is the actor itself: a session caller leaving, which visitors may do too.
   { method: 'DELETE', path: '/v1/conversations/:id/members/:userId', callers: CHAT, scope: 'conversations:write', ok: 204, fixture: FIXTURES.conversation },
   { method: 'GET', path: '/v1/me/unread', callers: SESSION, scope: 'conversations:read', ok: 200 },
 
   // Messages (§5.2, §5.3)
   { method: 'POST', path: '/v1/conversations/:id/messages', callers: CHAT, scope: 'messages:write', ok: 201, body: (ids) => ({ text: 'hi', senderId: ids.userId }), fixture: FIXTURES.conversation },
   { method: 'GET', path: '/v1/conversations/:id/messages', callers: CHAT, scope: 'messages:read', ok: 200, fixture: FIXTURES.message },
-  { method: 'PATCH', path: '/v1/conversations/:id/messages/:messageId', callers: CHAT, scope: 'messages:write', ok: 200, body: { text: 'edited' }, fixture: FIXTURES.message },
-  { method: 'DELETE', path: '/v1/conversations/:id/messages/:messageId', callers: CHAT, scope: 'messages:delete', ok: 204, fixture: FIXTURES.message },
+  // Editing and deleting are for the sender; a visitor is refused even on its own message.
+  { method: 'PATCH', path: '/v1/conversations/:id/messages/:messageId', callers: CHAT, scope: 'messages:write', endUsers: USERS_ONLY, ok: 200, body: { text: 'edited' }, fixture: FIXTURES.message },
+  { method: 'DELETE', path: '/v1/conversations/:id/messages/:messageId', callers: CHAT, scope: 'messages:delete', endUsers: USERS_ONLY, ok: 204, fixture: FIXTURES.message },
   { method: 'POST', path: '/v1/conversations/:id/read', callers: CHAT, scope: 'messages:read', ok: 200, body: (ids) => ({ seq: 1, userId: ids.userId }), fixture: FIXTURES.message },
 ]
 
 export const admits = (route: RouteRow, kind: CallerKind): boolean => route.callers.includes(kind)
 export const isOperatorRoute = (route: RouteRow): boolean => route.callers.length === 1 && route.callers[0] === 'admin'
 export const hasPathIds = (route: RouteRow): boolean => route.path.includes('/:')
+/** Only a publishable key may call it (§1.2: identity/init, GET /v1/tenant). */
+export const isPublishableOnly = (route: RouteRow): boolean => route.callers.every((kind) => kind === 'publishable')
+/** Does the route take a session token of this kind of end user, its own rules included? */
+export const admitsEndUser = (route: RouteRow, who: EndUser): boolean =>
+  admits(route, 'session') && (route.endUsers ?? ['user', 'visitor']).includes(who)
+/** The end user a route is normally called as with a session token: a user where users may. */
+export const endUserOf = (route: RouteRow): EndUser => (admitsEndUser(route, 'user') || !admitsEndUser(route, 'visitor') ? 'user' : 'visitor')
 
 /** The path with its `:params` filled in from `ids`. */
 export function pathOf(route: RouteRow, ids: Ids): string {
