@@ -57,9 +57,19 @@ export class MessageWriter {
   private async drain(): Promise<void> {
     this.writing = true
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH)
+      // One turn of the event loop first: requests already read from their sockets reach the
+      // queue and share this transaction. (Without it, a transaction runs start to end in
+      // microtasks on SQLite, and no other request can ever join it.)
+      await new Promise((resolve) => setImmediate(resolve))
+      let batch: Pending[] = []
       try {
-        this.settle(batch, await this.uow.run((trx, emit) => this.writeBatch(batch.map((p) => p.draft), trx, emit)))
+        const results = await this.uow.run((trx, emit) => {
+          // Taken only once the transaction holds the connection: every send that queued while we
+          // waited for it joins this batch.
+          batch = this.queue.splice(0, MAX_BATCH)
+          return this.writeBatch(batch.map((p) => p.draft), trx, emit)
+        })
+        this.settle(batch, results)
       } catch (error) {
         if (batch.length === 1) {
           batch[0]!.reject(error)
