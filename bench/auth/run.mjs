@@ -3,7 +3,7 @@
 //    connections, median of 3 alternating runs; target ratio ≥ 0.85 and p99 ≤ 5 ms.
 //  - In process: cached secret-key verifications per second (parse, checksum, hash, cache);
 //    target ≥ 500,000/s.
-// Run: npm run build && taskset -c 1 node bench/auth/run.mjs
+// Run: npm run build && taskset -c 1 node bench/auth/run.mjs [--redis]
 import { createParley } from '../../packages/server/dist/app.js'
 import { loadConfig } from '../../packages/server/dist/config.js'
 import { load, median, report } from '../lib/load.mjs'
@@ -12,8 +12,8 @@ import { createBenchTenant, startServer } from '../lib/server.mjs'
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 
-async function http() {
-  const server = await startServer()
+async function http(env = {}) {
+  const server = await startServer(env)
   try {
     const tenant = await createBenchTenant(server)
     const key = tenant.keys.live.key
@@ -57,5 +57,9 @@ async function inProcess() {
 
 const b6 = await inProcess()
 report('auth.verify-in-process (B6)', b6)
-const b1 = await http()
-report('auth.http-me-vs-healthz (B1)', b1)
+// The limiter and usage counting are on in both runs: in memory, then shared in Redis.
+report('auth.http-me-vs-healthz, memory limiter (B1)', await http())
+if (process.argv.includes('--redis')) {
+  const redis = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
+  report('auth.http-me-vs-healthz, Redis limiter (B1)', await http({ PARLEY_REDIS_URL: redis }))
+}
