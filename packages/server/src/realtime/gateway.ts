@@ -11,6 +11,7 @@ import { type RawData, WebSocketServer, type WebSocket } from 'ws'
 import type { Invalidation } from '../cluster/invalidations.js'
 import { ApiError, problemBody } from '../errors.js'
 import { requestIdOf } from '../http/request-id.js'
+import { MemoryLimiter } from '../limits/limiter-memory.js'
 import { Connection, type ConnectionContext, closeCodeFor } from './connection.js'
 import type { SocketAuthenticator, SocketCaller } from './identity.js'
 import { AUTH_TIMEOUT_MS, CLOSE, EXPIRY_WARNING_MS, FrameError, HEARTBEAT_MS, MAX_FRAME_BYTES, frames, parseClientFrame } from './protocol.js'
@@ -19,8 +20,8 @@ export interface GatewayOptions {
   publicUrl: string
   maxUnauthenticatedPerIp: number
   /** Frames a socket may send: a burst, refilled at a steady rate. */
-  frameBurst: number
-  framesPerSecond: number
+  /** Frames a socket may send per window before it is closed with 4008. */
+  frameLimit: { limit: number; windowSeconds: number }
 }
 
 const BEARER = /^Bearer +([^\s]+) *$/i
@@ -34,7 +35,7 @@ export class RealtimeGateway {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
   private readonly connections = new Set<Connection>()
   private readonly pendingPerIp = new Map<string, number>()
-  private readonly frameBudget = new WeakMap<Connection, { tokens: number; at: number }>()
+  private readonly frameLimiter = new MemoryLimiter()
   private sweepTimer: NodeJS.Timeout | null = null
   private ticks = 0
 
@@ -79,6 +80,7 @@ export class RealtimeGateway {
   /** Graceful shutdown: every socket is told to reconnect elsewhere (1012). */
   async close(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer)
+    await this.frameLimiter.close()
     for (const connection of this.connections) connection.close(CLOSE.restarting, 'server restarting')
     for (const socket of this.wss.clients) socket.terminate()
     await new Promise<void>((resolve) => this.wss.close(() => resolve()))
@@ -201,16 +203,10 @@ export class RealtimeGateway {
     })
   }
 
-  /** A token bucket per socket: a burst of frames, refilled at a steady rate. */
+  /** Frames per socket, counted by the same limiter as HTTP requests (in memory: a socket is local). */
   private takeFrameToken(connection: Connection): boolean {
-    const now = Date.now()
-    const budget = this.frameBudget.get(connection) ?? { tokens: this.options.frameBurst, at: now }
-    budget.tokens = Math.min(this.options.frameBurst, budget.tokens + ((now - budget.at) / 1000) * this.options.framesPerSecond)
-    budget.at = now
-    this.frameBudget.set(connection, budget)
-    if (budget.tokens < 1) return false
-    budget.tokens -= 1
-    return true
+    const { limit, windowSeconds } = this.options.frameLimit
+    return this.frameLimiter.consumeNow(`frames:${connection.id}`, limit, windowSeconds).allowed
   }
 
   private sweep(): void {

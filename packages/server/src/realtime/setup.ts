@@ -71,7 +71,7 @@ export function createRealtime(deps: RealtimeDeps): { gateway: RealtimeGateway; 
         }
       },
     },
-    { publicUrl: deps.publicUrl, maxUnauthenticatedPerIp: 20, frameBurst: 50, framesPerSecond: 20 },
+    { publicUrl: deps.publicUrl, maxUnauthenticatedPerIp: 20, frameLimit: { limit: 100, windowSeconds: 5 } },
     deps.logger,
   )
 
