@@ -17,7 +17,24 @@ export interface Message {
 
 export const MAX_TEXT_LENGTH = 10_000
 
-export function messageFromRow(row: Selectable<MessagesTable>): Message {
+/**
+ * The columns a message is made of. Queries select only these (not the tenant and environment
+ * they already filter on): materialising rows is most of the cost of a history page.
+ */
+export const MESSAGE_COLUMNS = [
+  'conversation_id',
+  'seq',
+  'id',
+  'sender_id',
+  'text',
+  'metadata',
+  'client_message_id',
+  'created_at',
+  'edited_at',
+  'deleted_at',
+] as const
+
+export function messageFromRow(row: Pick<Selectable<MessagesTable>, (typeof MESSAGE_COLUMNS)[number]>): Message {
   return {
     id: row.id,
     conversationId: row.conversation_id,

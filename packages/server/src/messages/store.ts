@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely'
 import { toJson } from '../lib/json.js'
 import type { ChatScope } from '../conversations/model.js'
 import type { Database } from '../storage/schema.js'
-import { type Message, messageFromRow } from './model.js'
+import { MESSAGE_COLUMNS, type Message, messageFromRow } from './model.js'
 
 type Db = Kysely<Database>
 
@@ -68,7 +68,7 @@ export class MessageStore {
     if (clientMessageIds.length === 0) return []
     const rows = await db
       .selectFrom('messages')
-      .selectAll()
+      .select(MESSAGE_COLUMNS)
       .where('tenant_id', '=', scope.tenantId)
       .where('environment', '=', scope.environment)
       .where('conversation_id', '=', conversationId)
@@ -80,7 +80,7 @@ export class MessageStore {
   async findByClientId(scope: ChatScope, conversationId: string, senderId: string, clientMessageId: string, db: Db = this.db) {
     const row = await db
       .selectFrom('messages')
-      .selectAll()
+      .select(MESSAGE_COLUMNS)
       .where('tenant_id', '=', scope.tenantId)
       .where('environment', '=', scope.environment)
       .where('conversation_id', '=', conversationId)
@@ -93,7 +93,7 @@ export class MessageStore {
   async find(scope: ChatScope, conversationId: string, id: string): Promise<Message | null> {
     const row = await this.db
       .selectFrom('messages')
-      .selectAll()
+      .select(MESSAGE_COLUMNS)
       .where('tenant_id', '=', scope.tenantId)
       .where('environment', '=', scope.environment)
       .where('conversation_id', '=', conversationId)
@@ -114,7 +114,7 @@ export class MessageStore {
   ): Promise<Message[]> {
     let query = this.db
       .selectFrom('messages')
-      .selectAll()
+      .select(MESSAGE_COLUMNS)
       .where('tenant_id', '=', scope.tenantId)
       .where('environment', '=', scope.environment)
       .where('conversation_id', '=', conversationId)
@@ -141,7 +141,7 @@ export class MessageStore {
     const seen = await inConversation.select('created_at').where('seq', '=', seq).executeTakeFirst()
     if (!seen) return []
     const rows = await inConversation
-      .selectAll()
+      .select(MESSAGE_COLUMNS)
       .where('seq', '>', seq - 1000)
       .where('seq', '<=', seq)
       .where((eb) => eb.or([eb('edited_at', '>', seen.created_at), eb('deleted_at', '>', seen.created_at)]))
@@ -156,7 +156,7 @@ export class MessageStore {
     if (withMessages.length === 0) return new Map()
     const rows = await this.db
       .selectFrom('messages')
-      .selectAll()
+      .select(MESSAGE_COLUMNS)
       .where('tenant_id', '=', scope.tenantId)
       .where('environment', '=', scope.environment)
       .where((eb) => eb.or(withMessages.map((c) => eb.and([eb('conversation_id', '=', c.id), eb('seq', '=', c.lastSeq)]))))
