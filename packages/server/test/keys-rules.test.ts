@@ -7,11 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Response, type TestParley, type TestTenant, startParley } from './helpers/parley.js'
+import { expectProblem, keyCalls } from './helpers/keys.js'
+import { type TestParley, type TestTenant, startParley } from './helpers/parley.js'
 
-type Method = InjectOptions['method']
 
 let t: TestParley
 let tenant: TestTenant
@@ -21,21 +20,8 @@ beforeAll(async () => {
 })
 afterAll(() => t.close())
 
-const call = (key: string, method: Method, url: string, body?: unknown) => t.call(method, url, { auth: key, body })
+const { call, createKey } = keyCalls(() => t)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Creates a key with `key` and returns the 201 body (with its plaintext in `.key`). */
-async function createKey(key: string, body: Record<string, unknown> = {}): Promise<any> {
-  const res = await call(key, 'POST', '/v1/keys', { name: 'k', type: 'secret', ...body })
-  if (res.status !== 201) throw new Error(`key creation failed: ${res.status} ${res.text}`)
-  return res.body
-}
-
-function expectProblem(res: Response, status: number, code: string): void {
-  expect(res.status, res.text).toBe(status)
-  expect(res.body?.code, res.text).toBe(code)
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/)
-}
 
 describe('GET /v1/me', () => {
   it('describes a scoped secret key', async () => {

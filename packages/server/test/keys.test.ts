@@ -2,11 +2,10 @@
  * API keys (API.md §1, §3 keys part, §9), their lifecycle: create, list, get, patch, revoke, roll.
  * The rules around them are in keys-rules.test.ts.
  */
-import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { expectProblem, keyCalls } from './helpers/keys.js'
 import { type Response, type TestParley, type TestTenant, startParley } from './helpers/parley.js'
 
-type Method = InjectOptions['method']
 
 let t: TestParley
 let tenant: TestTenant
@@ -16,22 +15,9 @@ beforeAll(async () => {
 })
 afterAll(() => t.close())
 
-const call = (key: string, method: Method, url: string, body?: unknown) => t.call(method, url, { auth: key, body })
+const { call, createKey } = keyCalls(() => t)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
-
-/** Creates a key with `key` and returns the 201 body (with its plaintext in `.key`). */
-async function createKey(key: string, body: Record<string, unknown> = {}): Promise<any> {
-  const res = await call(key, 'POST', '/v1/keys', { name: 'k', type: 'secret', ...body })
-  if (res.status !== 201) throw new Error(`key creation failed: ${res.status} ${res.text}`)
-  return res.body
-}
-
-function expectProblem(res: Response, status: number, code: string): void {
-  expect(res.status, res.text).toBe(status)
-  expect(res.body?.code, res.text).toBe(code)
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/)
-}
 
 describe('POST /v1/keys', () => {
   it('creates a secret key in the caller’s environment and shows the plaintext once', async () => {

@@ -81,8 +81,4 @@ export class KeyVerifier {
     this.tenants.delete(id)
   }
 
-  clear(): void {
-    this.keys.clear()
-    this.tenants.clear()
-  }
 }

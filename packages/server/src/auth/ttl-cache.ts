@@ -35,10 +35,6 @@ export class TtlCache<K, V> {
     this.entries.delete(key)
   }
 
-  clear(): void {
-    this.entries.clear()
-  }
-
   get size(): number {
     return this.entries.size
   }

@@ -118,10 +118,4 @@ export class KeyStore {
       }
     })
   }
-
-  /** Every key of a tenant, used to drop them from caches when the tenant changes. */
-  async hashesOfTenant(tenantId: string): Promise<string[]> {
-    const rows = await this.db.selectFrom('api_keys').select('key_hash').where('tenant_id', '=', tenantId).execute()
-    return rows.map((r) => r.key_hash)
-  }
 }

@@ -1,5 +1,4 @@
 /** Timestamps are stored and returned as ISO 8601 UTC strings; these keep that in one place. */
 export const nowIso = (): string => new Date().toISOString()
-export const isoIn = (ms: number): string => new Date(Date.now() + ms).toISOString()
 export const isPast = (iso: string | null | undefined, now = Date.now()): boolean =>
   iso != null && Date.parse(iso) <= now

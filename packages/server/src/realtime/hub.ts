@@ -63,11 +63,6 @@ export class Hub {
     this.broker.publish(channel, payload)
   }
 
-  /** How many channels this node listens on (for metrics and tests). */
-  get channelCount(): number {
-    return this.listeners.size
-  }
-
   private deliver(channel: string, payload: string): void {
     const entry = this.listeners.get(channel)
     if (!entry) return

@@ -5,7 +5,7 @@
  * shutdown flushes; a crash loses at most one flush interval of counts.
  */
 import type { Environment } from '../auth/key-format.js'
-import { type Counters, type Granularity, bucketOf, count, emptyCounters } from './counters.js'
+import { type Counters, type Granularity, add, bucketOf, count, emptyCounters } from './counters.js'
 import type { UsageRow, UsageStore } from './store.js'
 
 interface Pending {
@@ -66,7 +66,7 @@ export class UsageRecorder {
       for (const p of batch) {
         const slot = `${p.keyId}|${p.minuteMs}`
         const current = this.pending.get(slot)
-        if (current) for (const f of Object.keys(p.counters) as (keyof Counters)[]) current.counters[f] += p.counters[f]
+        if (current) add(current.counters, p.counters)
         else this.pending.set(slot, p)
       }
       throw error

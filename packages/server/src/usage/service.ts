@@ -3,7 +3,7 @@ import type { SecretCaller } from '../auth/caller.js'
 import type { LastUsedTracker } from '../auth/last-used.js'
 import { invalidParam, notFound } from '../errors.js'
 import type { KeyStore } from '../keys/store.js'
-import { type Counters, bucketOf, emptyCounters } from './counters.js'
+import { type Counters, add, bucketOf, emptyCounters } from './counters.js'
 import type { UsageRecorder } from './recorder.js'
 import type { UsageStore } from './store.js'
 
@@ -56,7 +56,7 @@ function window(query: UsageQuery): { granularity: 'hour' | 'day'; from: string;
 
 function sum(points: Counters[]): Counters {
   const total = emptyCounters()
-  for (const p of points) for (const f of Object.keys(total) as (keyof Counters)[]) total[f] += p[f]
+  for (const p of points) add(total, p)
   return total
 }
 

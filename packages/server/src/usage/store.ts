@@ -2,7 +2,7 @@
 import type { Kysely } from 'kysely'
 import type { Environment } from '../auth/key-format.js'
 import type { Database } from '../storage/schema.js'
-import { type Counters, type Granularity, emptyCounters } from './counters.js'
+import { type Counters, type Granularity, add, emptyCounters } from './counters.js'
 
 export const TABLES = { minute: 'usage_minutes', hour: 'usage_hours', day: 'usage_days' } as const
 
@@ -96,9 +96,8 @@ export class UsageStore {
       }
       const point = points.get(row.bucket) ?? { t: row.bucket, ...emptyCounters() }
       const key = perKey.get(row.key_id) ?? emptyCounters()
-      for (const target of [point, key]) {
-        for (const field of Object.keys(counters) as (keyof Counters)[]) target[field] += counters[field]
-      }
+      add(point, counters)
+      add(key, counters)
       points.set(row.bucket, point)
       perKey.set(row.key_id, key)
     }

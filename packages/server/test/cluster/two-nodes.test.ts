@@ -8,6 +8,7 @@ import { type TestDatabase, createTestDatabase, postgresUrl, redisUrl } from '..
 import { type ParleyProcess, startProcess } from '../helpers/processes.js'
 import { openSocket } from '../helpers/sockets.js'
 
+// Needs PostgreSQL and Redis; CI sets both and requires them (helpers/databases.ts).
 describe.runIf(postgresUrl && redisUrl)('two nodes on PostgreSQL and Redis', () => {
   let database: TestDatabase
   let a: ParleyProcess

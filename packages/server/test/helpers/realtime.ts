@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import { request } from 'node:http'
-import type { TestParley } from './parley.js'
+import { type ChatWorld, chatWorld } from './chat-world.js'
+import { type TestParley, startParley } from './parley.js'
 import { claimsFor, signWithParleyKey } from './session-helpers.js'
 import { type TestSocket, openSocket } from './sockets.js'
 
@@ -80,4 +81,12 @@ export function refusedUpgrade(url: string, headers: Record<string, string> = {}
 export function shortLivedToken(t: TestParley, tenantId: string, userId: string, seconds: number): Promise<string> {
   const now = Math.floor(Date.now() / 1000)
   return signWithParleyKey(t, claimsFor(t, tenantId, userId, { iat: now, exp: now + seconds }))
+}
+
+/** A Parley listening on a real port (sockets need one), with a chat world in its tenant. */
+export async function listeningWorld(env: Record<string, string> = {}): Promise<{ t: TestParley; world: ChatWorld; url: string }> {
+  const t = await startParley({ env })
+  const world = await chatWorld(t)
+  const url = await t.parley.app.listen({ port: 0, host: '127.0.0.1' })
+  return { t, world, url }
 }

@@ -99,6 +99,7 @@ function expectExactly(decisions: LimitDecision[], limit: number): void {
 }
 
 for (const impl of [memory, redis]) {
+  // Redis runs when PARLEY_TEST_REDIS_URL is set; CI requires it (helpers/databases.ts fails without).
   describe.skipIf(impl.skip)(`Limiter conformance: ${impl.name}`, () => {
     let subject: Subject
     let limiter: Limiter

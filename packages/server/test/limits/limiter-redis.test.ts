@@ -23,6 +23,7 @@ afterEach(async () => {
   await Promise.all(limiters.splice(0).map((created) => created.close()))
 })
 
+// Needs a live Redis (PARLEY_TEST_REDIS_URL); CI requires it, so there it never skips.
 describe.skipIf(!redisUrl)('Redis limiter against a live Redis', () => {
   const admin = new Redis(redisUrl!)
   const written: string[] = []

@@ -23,6 +23,7 @@ afterEach(async () => {
   vi.restoreAllMocks()
 })
 
+// Needs a live Redis (PARLEY_TEST_REDIS_URL); CI requires it, so there it never skips.
 describe.skipIf(!redisUrl)('Redis broker against a live Redis', () => {
   const url = redisUrl!
 

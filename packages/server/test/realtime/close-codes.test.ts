@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ChatWorld, chatWorld } from '../helpers/chat-world.js'
 import { type TestParley, startParley } from '../helpers/parley.js'
-import { connect, refusedUpgrade, shortLivedToken, sleep, waitFor } from '../helpers/realtime.js'
+import { connect, listeningWorld, refusedUpgrade, shortLivedToken, sleep, waitFor } from '../helpers/realtime.js'
 import { claimsFor, signWithParleyKey } from '../helpers/session-helpers.js'
 import { openSocket } from '../helpers/sockets.js'
 
@@ -14,9 +14,7 @@ let world: ChatWorld
 let url: string
 
 beforeAll(async () => {
-  t = await startParley()
-  world = await chatWorld(t)
-  url = await t.parley.app.listen({ port: 0, host: '127.0.0.1' })
+  ;({ t, world, url } = await listeningWorld())
 })
 afterAll(() => t.close())
 

@@ -4,17 +4,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ChatWorld, chatWorld } from '../helpers/chat-world.js'
-import { type TestParley, startParley } from '../helpers/parley.js'
-import { connect, eventsOf, shortLivedToken, sleep, waitFor } from '../helpers/realtime.js'
+import type { TestParley } from '../helpers/parley.js'
+import { connect, eventsOf, listeningWorld, shortLivedToken, sleep, waitFor } from '../helpers/realtime.js'
 
 let t: TestParley
 let world: ChatWorld
 let url: string
 
 beforeAll(async () => {
-  t = await startParley()
-  world = await chatWorld(t)
-  url = await t.parley.app.listen({ port: 0, host: '127.0.0.1' })
+  ;({ t, world, url } = await listeningWorld())
 })
 afterAll(() => t.close())
 

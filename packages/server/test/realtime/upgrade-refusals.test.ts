@@ -4,9 +4,9 @@
  * → 403, and the per-IP cap of 20 unauthenticated sockets → 429.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type ChatWorld, chatWorld } from '../helpers/chat-world.js'
-import { type TestParley, startParley } from '../helpers/parley.js'
-import { connect, refusedUpgrade, sleep, waitFor } from '../helpers/realtime.js'
+import type { ChatWorld } from '../helpers/chat-world.js'
+import type { TestParley } from '../helpers/parley.js'
+import { connect, listeningWorld, refusedUpgrade, sleep, waitFor } from '../helpers/realtime.js'
 import { claimsFor, signWithParleyKey } from '../helpers/session-helpers.js'
 import { type TestSocket, openSocket } from '../helpers/sockets.js'
 
@@ -15,9 +15,7 @@ let world: ChatWorld
 let url: string
 
 beforeAll(async () => {
-  t = await startParley()
-  world = await chatWorld(t)
-  url = await t.parley.app.listen({ port: 0, host: '127.0.0.1' })
+  ;({ t, world, url } = await listeningWorld())
 })
 afterAll(() => t.close())
 
