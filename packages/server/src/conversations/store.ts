@@ -1,13 +1,34 @@
 /** Kysely queries for conversations and members. Every query is scoped by tenant and environment. */
 import type { Kysely } from 'kysely'
 import { toJson } from '../lib/json.js'
+import { prepare } from '../storage/prepared.js'
 import type { Database } from '../storage/schema.js'
 import { type ChatScope, type Conversation, type Member, conversationFromRow, memberFromRow } from './model.js'
 
 type Db = Kysely<Database>
 
 export class ConversationStore {
-  constructor(readonly db: Db) {}
+  /** Every chat request opens its conversation with this one (storage/prepared.ts). */
+  private readonly withMemberQuery
+
+  constructor(readonly db: Db) {
+    this.withMemberQuery = prepare((arg) =>
+      db
+        .selectFrom('conversations as c')
+        .leftJoin('members as m', (join) =>
+          join
+            .onRef('m.tenant_id', '=', 'c.tenant_id')
+            .onRef('m.environment', '=', 'c.environment')
+            .onRef('m.conversation_id', '=', 'c.id')
+            .on('m.user_id', '=', arg(3)),
+        )
+        .selectAll('c')
+        .select(['m.role as member_role', 'm.joined_at as member_joined_at', 'm.last_read_seq as member_last_read_seq'])
+        .where('c.tenant_id', '=', arg(0))
+        .where('c.environment', '=', arg(1))
+        .where('c.id', '=', arg(2)),
+    )
+  }
 
   async find(scope: ChatScope, id: string, db: Db = this.db): Promise<Conversation | null> {
     const row = await db
@@ -22,21 +43,7 @@ export class ConversationStore {
 
   /** The conversation and, in the same query, one user's membership of it (null if not a member). */
   async findWithMember(scope: ChatScope, id: string, userId: string): Promise<{ conversation: Conversation; member: Member | null } | null> {
-    const row = await this.db
-      .selectFrom('conversations as c')
-      .leftJoin('members as m', (join) =>
-        join
-          .onRef('m.tenant_id', '=', 'c.tenant_id')
-          .onRef('m.environment', '=', 'c.environment')
-          .onRef('m.conversation_id', '=', 'c.id')
-          .on('m.user_id', '=', userId),
-      )
-      .selectAll('c')
-      .select(['m.role as member_role', 'm.joined_at as member_joined_at', 'm.last_read_seq as member_last_read_seq'])
-      .where('c.tenant_id', '=', scope.tenantId)
-      .where('c.environment', '=', scope.environment)
-      .where('c.id', '=', id)
-      .executeTakeFirst()
+    const [row] = await this.withMemberQuery.execute(this.db, [scope.tenantId, scope.environment, id, userId])
     if (!row) return null
     const member: Member | null =
       row.member_role === null

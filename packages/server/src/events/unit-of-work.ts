@@ -7,21 +7,25 @@ import type { Kysely } from 'kysely'
 import type { Database } from '../storage/schema.js'
 import type { EventBus } from './bus.js'
 import type { DomainEvent } from './envelope.js'
-import { appendEvents } from './outbox.js'
+import { Outbox } from './outbox.js'
 
 export type Emit = (event: DomainEvent) => void
 
 export class UnitOfWork {
+  private readonly outbox: Outbox
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly bus: EventBus,
-  ) {}
+  ) {
+    this.outbox = new Outbox(db)
+  }
 
   async run<T>(work: (trx: Kysely<Database>, emit: Emit) => Promise<T>): Promise<T> {
     const events: DomainEvent[] = []
     const result = await this.db.transaction().execute(async (trx) => {
       const value = await work(trx, (event) => events.push(event))
-      await appendEvents(trx, events)
+      await this.outbox.append(trx, events)
       return value
     })
     this.bus.publish(events)

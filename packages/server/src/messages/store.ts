@@ -2,13 +2,63 @@
 import type { Kysely } from 'kysely'
 import { toJson } from '../lib/json.js'
 import type { ChatScope } from '../conversations/model.js'
+import { type Arg, prepare, prepareBySize } from '../storage/prepared.js'
 import type { Database } from '../storage/schema.js'
 import { MESSAGE_COLUMNS, type Message, messageFromRow } from './model.js'
 
 type Db = Kysely<Database>
 
+/** Rows per multi-row insert: 12 columns × 40 rows stay well under SQLite's bound-parameter limit. */
+const INSERT_CHUNK = 40
+const INSERT_COLUMNS = 10 // bound per row; edited_at and deleted_at are constants
+
 export class MessageStore {
-  constructor(readonly db: Db) {}
+  // The queries of the send path and of history, compiled once (storage/prepared.ts).
+  private readonly lockQuery
+  private readonly setLastSeqQuery
+  private readonly insertQuery
+  private readonly pageQueries
+
+  constructor(readonly db: Db) {
+    const conversation = (arg: Arg) =>
+      db.updateTable('conversations').where('tenant_id', '=', arg(0)).where('environment', '=', arg(1)).where('id', '=', arg(2))
+    this.lockQuery = prepare((arg) => conversation(arg).set({ last_activity_at: arg(3) }).returning('last_seq'))
+    this.setLastSeqQuery = prepare((arg) => conversation(arg).set({ last_seq: arg(3) }))
+    this.insertQuery = prepareBySize((arg, size) =>
+      db.insertInto('messages').values(
+        Array.from({ length: size }, (_, row) => {
+          const at = (column: number) => arg(row * INSERT_COLUMNS + column)
+          return {
+            tenant_id: at(0),
+            environment: at(1),
+            conversation_id: at(2),
+            seq: at(3),
+            id: at(4),
+            sender_id: at(5),
+            text: at(6),
+            metadata: at(7),
+            client_message_id: at(8),
+            created_at: at(9),
+            edited_at: null,
+            deleted_at: null,
+          }
+        }),
+      ),
+    )
+    // History: [tenant, environment, conversation, (seq,) limit].
+    const inConversation = (arg: Arg) =>
+      db
+        .selectFrom('messages')
+        .select(MESSAGE_COLUMNS)
+        .where('tenant_id', '=', arg(0))
+        .where('environment', '=', arg(1))
+        .where('conversation_id', '=', arg(2))
+    this.pageQueries = {
+      latest: prepare((arg) => inConversation(arg).orderBy('seq', 'desc').limit(arg(3))),
+      below: prepare((arg) => inConversation(arg).where('seq', '<', arg(3)).orderBy('seq', 'desc').limit(arg(4))),
+      above: prepare((arg) => inConversation(arg).where('seq', '>', arg(3)).orderBy('seq', 'asc').limit(arg(4))),
+    }
+  }
 
   /**
    * Locks a conversation for a batch of sends and returns its last seq (null if it is gone). The
@@ -16,50 +66,31 @@ export class MessageStore {
    * so concurrent batches queue here and seqs come out gap-free.
    */
   async lockForSend(scope: ChatScope, conversationId: string, at: string, db: Db): Promise<number | null> {
-    const row = await db
-      .updateTable('conversations')
-      .set({ last_activity_at: at })
-      .where('tenant_id', '=', scope.tenantId)
-      .where('environment', '=', scope.environment)
-      .where('id', '=', conversationId)
-      .returning('last_seq')
-      .executeTakeFirst()
+    const [row] = await this.lockQuery.execute(db, [scope.tenantId, scope.environment, conversationId, at])
     return row ? Number(row.last_seq) : null
   }
 
   async setLastSeq(scope: ChatScope, conversationId: string, lastSeq: number, db: Db): Promise<void> {
-    await db
-      .updateTable('conversations')
-      .set({ last_seq: lastSeq })
-      .where('tenant_id', '=', scope.tenantId)
-      .where('environment', '=', scope.environment)
-      .where('id', '=', conversationId)
-      .execute()
+    await this.setLastSeqQuery.execute(db, [scope.tenantId, scope.environment, conversationId, lastSeq])
   }
 
   /** Inserts many messages of one conversation, a few dozen rows per statement. */
   async insertMany(scope: ChatScope, messages: readonly Message[], db: Db): Promise<void> {
-    // 12 columns: 40 rows stay well under SQLite's limit on bound parameters.
-    for (let i = 0; i < messages.length; i += 40) {
-      await db
-        .insertInto('messages')
-        .values(
-          messages.slice(i, i + 40).map((message) => ({
-            tenant_id: scope.tenantId,
-            environment: scope.environment,
-            conversation_id: message.conversationId,
-            seq: message.seq,
-            id: message.id,
-            sender_id: message.senderId,
-            text: message.text,
-            metadata: toJson(message.metadata),
-            client_message_id: message.clientMessageId,
-            created_at: message.createdAt,
-            edited_at: null,
-            deleted_at: null,
-          })),
-        )
-        .execute()
+    for (let i = 0; i < messages.length; i += INSERT_CHUNK) {
+      const chunk = messages.slice(i, i + INSERT_CHUNK)
+      const args = chunk.flatMap((m) => [
+        scope.tenantId,
+        scope.environment,
+        m.conversationId,
+        m.seq,
+        m.id,
+        m.senderId,
+        m.text,
+        toJson(m.metadata),
+        m.clientMessageId,
+        m.createdAt,
+      ])
+      await this.insertQuery(chunk.length).execute(db, args)
     }
   }
 
@@ -112,19 +143,13 @@ export class MessageStore {
     range: { below: number | null } | { above: number },
     limit: number,
   ): Promise<Message[]> {
-    let query = this.db
-      .selectFrom('messages')
-      .select(MESSAGE_COLUMNS)
-      .where('tenant_id', '=', scope.tenantId)
-      .where('environment', '=', scope.environment)
-      .where('conversation_id', '=', conversationId)
-    if ('above' in range) {
-      query = query.where('seq', '>', range.above).orderBy('seq', 'asc')
-    } else {
-      if (range.below !== null) query = query.where('seq', '<', range.below)
-      query = query.orderBy('seq', 'desc')
-    }
-    const rows = await query.limit(limit + 1).execute()
+    const where = [scope.tenantId, scope.environment, conversationId]
+    const rows =
+      'above' in range
+        ? await this.pageQueries.above.execute(this.db, [...where, range.above, limit + 1])
+        : range.below === null
+          ? await this.pageQueries.latest.execute(this.db, [...where, limit + 1])
+          : await this.pageQueries.below.execute(this.db, [...where, range.below, limit + 1])
     return rows.map(messageFromRow)
   }
 

@@ -10,7 +10,7 @@ import type { ChatScope } from '../conversations/model.js'
 import { ApiError, notFound } from '../errors.js'
 import { domainEvent } from '../events/outbox.js'
 import type { Emit, UnitOfWork } from '../events/unit-of-work.js'
-import { newId } from '../ids.js'
+import { newSortableId } from '../ids.js'
 import type { Kysely } from 'kysely'
 import type { Database } from '../storage/schema.js'
 import type { Message } from './model.js'
@@ -123,7 +123,7 @@ export class MessageWriter {
           continue
         }
         const message: Message = {
-          id: newId('message'),
+          id: newSortableId('message'),
           conversationId,
           seq: ++seq,
           senderId: draft.senderId,
