@@ -42,6 +42,7 @@ import { MemoryBroker } from './realtime/broker-memory.js'
 import type { RealtimeGateway } from './realtime/gateway.js'
 import { createRealtime } from './realtime/setup.js'
 import { messageRoutes } from './messages/routes.js'
+import { HistoryCache } from './messages/history-cache.js'
 import { MessageService } from './messages/service.js'
 import { MessageStore } from './messages/store.js'
 import { MessageWriter } from './messages/writer.js'
@@ -134,7 +135,8 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   const messageStore = new MessageStore(store.db)
   const reader = new ConversationReader(conversationStore, messageStore)
   const conversations = new ConversationService(conversationStore, userStore, reader, uow)
-  const messages = new MessageService(messageStore, conversationStore, uow, new MessageWriter(messageStore, uow))
+  const historyCache = new HistoryCache(config.historyCacheMb * 1024 * 1024)
+  const messages = new MessageService(messageStore, conversationStore, uow, new MessageWriter(messageStore, uow), historyCache)
   users.onDeleted((tenantId, environment, userId) => conversations.removeUserEverywhere({ tenantId, environment }, userId))
 
   const usageStore = new UsageStore(store.db)

@@ -49,6 +49,8 @@ export interface Config {
   userMessageRateLimit: { limit: number; windowSeconds: number }
   /** Failed authentications per client IP per minute before 429. */
   authFailuresPerMinute: number
+  /** Memory for serialised history pages, in MiB (counted in characters); 0 = no cache. */
+  historyCacheMb: number
 }
 
 export class ConfigError extends Error {
@@ -190,6 +192,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
     userRateLimit: rate(env, 'PARLEY_USER_RATE_LIMIT', { limit: 1200, windowSeconds: 60 }),
     userMessageRateLimit: rate(env, 'PARLEY_USER_MESSAGE_RATE_LIMIT', { limit: 300, windowSeconds: 60 }),
     authFailuresPerMinute: integer(env, 'PARLEY_AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
+    historyCacheMb: integer(env, 'PARLEY_HISTORY_CACHE_MB', 32, 0, 65_536),
   }
   return Object.freeze(config)
 }

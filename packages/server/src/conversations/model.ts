@@ -12,6 +12,8 @@ export interface Conversation {
   metadata: Record<string, unknown> | null
   directKey: string | null
   lastSeq: number
+  /** Internal: changes with every message sent, edited or deleted (never shown in the API). */
+  historyRevision: number
   lastActivityAt: string
   createdBy: string | null
   createdAt: string
@@ -49,6 +51,7 @@ export function conversationFromRow(row: Selectable<ConversationsTable>): Conver
     metadata: fromJson(row.metadata),
     directKey: row.direct_key,
     lastSeq: Number(row.last_seq),
+    historyRevision: Number(row.history_revision),
     lastActivityAt: row.last_activity_at,
     createdBy: row.created_by,
     createdAt: row.created_at,

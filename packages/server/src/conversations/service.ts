@@ -55,6 +55,7 @@ export class ConversationService {
       metadata: input.metadata ?? null,
       directKey,
       lastSeq: 0,
+      historyRevision: 0,
       lastActivityAt: now,
       createdBy: caller.kind === 'session' ? caller.userId : null,
       createdAt: now,

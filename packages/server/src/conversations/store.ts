@@ -8,10 +8,24 @@ import { type ChatScope, type Conversation, type Member, conversationFromRow, me
 type Db = Kysely<Database>
 
 export class ConversationStore {
-  /** Every chat request opens its conversation with this one (storage/prepared.ts). */
+  // Every chat request opens its conversation with one of these (storage/prepared.ts).
+  private readonly findQuery
   private readonly withMemberQuery
+  private readonly memberQuery
 
   constructor(readonly db: Db) {
+    this.findQuery = prepare((arg) =>
+      db.selectFrom('conversations').selectAll().where('tenant_id', '=', arg(0)).where('environment', '=', arg(1)).where('id', '=', arg(2)),
+    )
+    this.memberQuery = prepare((arg) =>
+      db
+        .selectFrom('members')
+        .selectAll()
+        .where('tenant_id', '=', arg(0))
+        .where('environment', '=', arg(1))
+        .where('conversation_id', '=', arg(2))
+        .where('user_id', '=', arg(3)),
+    )
     this.withMemberQuery = prepare((arg) =>
       db
         .selectFrom('conversations as c')
@@ -31,13 +45,7 @@ export class ConversationStore {
   }
 
   async find(scope: ChatScope, id: string, db: Db = this.db): Promise<Conversation | null> {
-    const row = await db
-      .selectFrom('conversations')
-      .selectAll()
-      .where('tenant_id', '=', scope.tenantId)
-      .where('environment', '=', scope.environment)
-      .where('id', '=', id)
-      .executeTakeFirst()
+    const [row] = await this.findQuery.execute(db, [scope.tenantId, scope.environment, id])
     return row ? conversationFromRow(row) : null
   }
 
@@ -75,6 +83,7 @@ export class ConversationStore {
         metadata: toJson(conversation.metadata),
         direct_key: conversation.directKey,
         last_seq: 0,
+        history_revision: conversation.historyRevision,
         last_activity_at: conversation.lastActivityAt,
         created_by: conversation.createdBy,
         created_at: conversation.createdAt,
@@ -117,14 +126,7 @@ export class ConversationStore {
   }
 
   async member(scope: ChatScope, conversationId: string, userId: string): Promise<Member | null> {
-    const row = await this.db
-      .selectFrom('members')
-      .selectAll()
-      .where('tenant_id', '=', scope.tenantId)
-      .where('environment', '=', scope.environment)
-      .where('conversation_id', '=', conversationId)
-      .where('user_id', '=', userId)
-      .executeTakeFirst()
+    const [row] = await this.memberQuery.execute(this.db, [scope.tenantId, scope.environment, conversationId, userId])
     return row ? memberFromRow(row) : null
   }
 

@@ -5,6 +5,7 @@ import { ApiError, invalidParam, notFound } from '../errors.js'
 import { domainEvent } from '../events/outbox.js'
 import type { UnitOfWork } from '../events/unit-of-work.js'
 import { isUniqueViolation } from '../storage/database.js'
+import type { HistoryCache } from './history-cache.js'
 import type { Message } from './model.js'
 import type { MessageWriter } from './writer.js'
 import type { MessageStore } from './store.js'
@@ -16,12 +17,24 @@ export interface SendInput {
   senderId?: string
 }
 
+export interface HistoryQuery {
+  before?: number
+  after?: number
+  limit: number
+}
+
+export interface HistoryPage {
+  data: Message[]
+  hasMore: boolean
+}
+
 export class MessageService {
   constructor(
     private readonly store: MessageStore,
     private readonly conversations: ConversationStore,
     private readonly uow: UnitOfWork,
     private readonly writer: MessageWriter,
+    private readonly historyCache: HistoryCache,
   ) {}
 
   /** 201 with the new message, or 200 with the original for a retried clientMessageId. */
@@ -46,18 +59,29 @@ export class MessageService {
     }
   }
 
-  async history(caller: ChatCaller, conversationId: string, query: { before?: number; after?: number; limit: number }) {
-    await openConversation(this.conversations, caller, conversationId, 'read')
+  /**
+   * A history page, serialised by `render` (the route's response serialiser). A page read again
+   * while its conversation is unchanged comes from the history cache, without storage or
+   * serialisation (history-cache.ts explains why that is never stale).
+   */
+  async history(caller: ChatCaller, conversationId: string, query: HistoryQuery, render: (page: HistoryPage) => string): Promise<string> {
+    const { conversation } = await openConversation(this.conversations, caller, conversationId, 'read')
     if (query.before !== undefined && query.after !== undefined) {
       throw invalidParam('before', 'use either before or after, not both')
     }
     const scope = scopeOf(caller)
+    const key = `${scope.tenantId}\u0000${scope.environment}\u0000${conversationId}\u0000${query.before ?? ''}\u0000${query.after ?? ''}\u0000${query.limit}`
+    const version = `${conversation.createdAt}\u0000${conversation.historyRevision}`
+    const cached = this.historyCache.get(key, version)
+    if (cached !== undefined) return cached
     const range = query.after !== undefined ? { above: query.after } : { below: query.before ?? null }
     const rows = await this.store.page(scope, conversationId, range, query.limit)
     const hasMore = rows.length > query.limit
     const data = rows.slice(0, query.limit)
     if (!('above' in range)) data.reverse()
-    return { data, hasMore }
+    const body = render({ data, hasMore })
+    this.historyCache.set(key, version, body)
+    return body
   }
 
   async edit(caller: ChatCaller, conversationId: string, messageId: string, text: string): Promise<Message> {

@@ -22,7 +22,11 @@ export class MessageStore {
   constructor(readonly db: Db) {
     const conversation = (arg: Arg) =>
       db.updateTable('conversations').where('tenant_id', '=', arg(0)).where('environment', '=', arg(1)).where('id', '=', arg(2))
-    this.lockQuery = prepare((arg) => conversation(arg).set({ last_activity_at: arg(3) }).returning('last_seq'))
+    this.lockQuery = prepare((arg) =>
+      conversation(arg)
+        .set((eb) => ({ last_activity_at: arg(3), history_revision: eb('history_revision', '+', 1) }))
+        .returning('last_seq'),
+    )
     this.setLastSeqQuery = prepare((arg) => conversation(arg).set({ last_seq: arg(3) }))
     this.insertQuery = prepareBySize((arg, size) =>
       db.insertInto('messages').values(
@@ -61,7 +65,8 @@ export class MessageStore {
   }
 
   /**
-   * Locks a conversation for a batch of sends and returns its last seq (null if it is gone). The
+   * Locks a conversation for a batch of sends (moving its activity time and history revision) and
+   * returns its last seq (null if it is gone). The
    * UPDATE holds the row lock (PostgreSQL) or the write lock (SQLite) until the transaction ends,
    * so concurrent batches queue here and seqs come out gap-free.
    */
@@ -189,12 +194,20 @@ export class MessageStore {
     return new Map(rows.map((r) => [r.conversation_id, messageFromRow(r)]))
   }
 
+  /** Edits or soft-deletes a message, and moves its conversation's history revision. */
   async update(
     scope: ChatScope,
     message: Pick<Message, 'conversationId' | 'seq'>,
     changes: { text: string; metadata?: null; editedAt?: string; deletedAt?: string },
     db: Db,
   ): Promise<void> {
+    await db
+      .updateTable('conversations')
+      .set((eb) => ({ history_revision: eb('history_revision', '+', 1) }))
+      .where('tenant_id', '=', scope.tenantId)
+      .where('environment', '=', scope.environment)
+      .where('id', '=', message.conversationId)
+      .execute()
     await db
       .updateTable('messages')
       .set({

@@ -5,6 +5,7 @@ import * as foundation from './migrations/001-foundation.js'
 import * as users from './migrations/002-users-and-signing-keys.js'
 import * as chat from './migrations/003-chat.js'
 import * as usage from './migrations/004-usage-and-alerts.js'
+import * as historyRevision from './migrations/005-history-revision.js'
 
 type Step = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }
 
@@ -14,6 +15,7 @@ const STEPS: Record<string, Step> = {
   '002-users-and-signing-keys': users,
   '003-chat': chat,
   '004-usage-and-alerts': usage,
+  '005-history-revision': historyRevision,
 }
 
 class StaticProvider implements MigrationProvider {

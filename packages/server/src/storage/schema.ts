@@ -84,6 +84,8 @@ export interface ConversationsTable {
   /** For direct conversations: the two member ids sorted and joined, unique per environment. */
   direct_key: string | null
   last_seq: number
+  /** Bumped by every change to the conversation's messages: cached history pages key on it. */
+  history_revision: number
   last_activity_at: string
   created_by: string | null
   created_at: string
