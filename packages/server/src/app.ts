@@ -102,7 +102,9 @@ export interface Services {
 
 export async function createParley(config: Readonly<Config>, options: ParleyOptions = {}): Promise<Parley> {
   const logger = createLogger(config.logLevel, config.adminKey ? [config.adminKey] : [], options.logDestination)
-  const store = await openStore(config.storage)
+  const store = await openStore(config.storage, {
+    backgroundCheckpoints: { onError: (error) => logger.warn({ err: error }, 'background checkpoints stopped; the database checkpoints by itself') },
+  })
   await migrate(store)
 
   const invalidations = new Invalidations()

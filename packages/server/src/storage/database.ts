@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely'
 import type { Storage } from '../config.js'
+import { BACKSTOP_PAGES, type Checkpointer, startCheckpointer } from './checkpointer.js'
 import type { Database } from './schema.js'
 
 export type Dialect = 'sqlite' | 'postgres'
@@ -18,15 +19,35 @@ export interface Store {
   close(): Promise<void>
 }
 
-export async function openStore(storage: Storage): Promise<Store> {
-  const db = storage.kind === 'sqlite' ? await openSqlite(storage.path) : await openPostgres(storage.url)
+export interface StoreOptions {
+  /**
+   * For a SQLite file: run WAL checkpoints in a worker thread (storage/checkpointer.ts), reporting
+   * its errors here. Off for one-shot commands such as `parley migrate`.
+   */
+  backgroundCheckpoints?: { onError(error: unknown): void }
+}
+
+export async function openStore(storage: Storage, options: StoreOptions = {}): Promise<Store> {
+  let checkpointer: Checkpointer | null = null
+  let db: Kysely<Database>
+  if (storage.kind === 'sqlite') {
+    db = await openSqlite(storage.path)
+    if (storage.path !== ':memory:' && options.backgroundCheckpoints) {
+      checkpointer = startCheckpointer(storage.path, options.backgroundCheckpoints.onError)
+    }
+  } else {
+    db = await openPostgres(storage.url)
+  }
   return {
     db,
     dialect: storage.kind,
     ping: async () => {
       await sql`select 1`.execute(db)
     },
-    close: () => db.destroy(),
+    close: async () => {
+      await checkpointer?.stop()
+      await db.destroy()
+    },
   }
 }
 
@@ -39,6 +60,8 @@ async function openSqlite(path: string): Promise<Kysely<Database>> {
   database.pragma('synchronous = NORMAL')
   database.pragma('busy_timeout = 5000')
   database.pragma('foreign_keys = ON')
+  // The worker checkpoints long before this; it bounds the WAL if the worker cannot.
+  database.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`)
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) })
 }
 
