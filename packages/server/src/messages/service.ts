@@ -39,7 +39,6 @@ export class MessageService {
 
   /** 201 with the new message, or 200 with the original for a retried clientMessageId. */
   async send(caller: ChatCaller, conversationId: string, input: SendInput): Promise<{ created: boolean; message: Message }> {
-    await openConversation(this.conversations, caller, conversationId, 'read')
     const scope = scopeOf(caller)
     const senderId = await this.senderOf(caller, conversationId, input.senderId)
     const clientMessageId = input.clientMessageId ?? null
@@ -124,18 +123,26 @@ export class MessageService {
     return { conversationId, userId, lastReadSeq: member?.lastReadSeq ?? seq, unreadCount: unread.get(conversationId) ?? 0 }
   }
 
-  /** Session callers always send as themselves; secret keys must name a member. */
+  /**
+   * Opens the conversation for a send and returns the sender: session callers always send as
+   * themselves; secret keys must name a member (checked in the same query that finds the
+   * conversation).
+   */
   private async senderOf(caller: ChatCaller, conversationId: string, senderId: string | undefined): Promise<string> {
     if (caller.kind === 'session') {
+      await openConversation(this.conversations, caller, conversationId, 'read')
       if (senderId !== undefined && senderId !== caller.userId) {
         throw invalidParam('senderId', 'only secret keys may send on behalf of another user')
       }
       return caller.userId
     }
-    if (senderId === undefined) throw invalidParam('senderId', 'is required when sending with a secret key')
-    if (!(await this.conversations.member(scopeOf(caller), conversationId, senderId))) {
-      throw invalidParam('senderId', 'must be a member of the conversation')
+    if (senderId === undefined) {
+      await openConversation(this.conversations, caller, conversationId, 'read') // 404 before 400
+      throw invalidParam('senderId', 'is required when sending with a secret key')
     }
+    const found = await this.conversations.findWithMember(scopeOf(caller), conversationId, senderId)
+    if (!found) throw notFound('Conversation')
+    if (!found.member) throw invalidParam('senderId', 'must be a member of the conversation')
     return senderId
   }
 
