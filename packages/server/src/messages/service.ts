@@ -37,17 +37,18 @@ export class MessageService {
     private readonly historyCache: HistoryCache,
   ) {}
 
-  /** 201 with the new message, or 200 with the original for a retried clientMessageId. */
+  /**
+   * 201 with the new message, or 200 with the original for a retried clientMessageId. The
+   * conversation and the sender's membership are checked by the writer, inside the transaction
+   * that stores the message (one query per conversation per batch, and no window between the
+   * check and the insert).
+   */
   async send(caller: ChatCaller, conversationId: string, input: SendInput): Promise<{ created: boolean; message: Message }> {
     const scope = scopeOf(caller)
-    const senderId = await this.senderOf(caller, conversationId, input.senderId)
+    const { senderId, notMember } = await this.senderOf(caller, conversationId, input.senderId)
     const clientMessageId = input.clientMessageId ?? null
-    if (clientMessageId !== null) {
-      const original = await this.store.findByClientId(scope, conversationId, senderId, clientMessageId)
-      if (original) return { created: false, message: original }
-    }
     try {
-      return await this.writer.write({ scope, conversationId, senderId, text: input.text, metadata: input.metadata ?? null, clientMessageId })
+      return await this.writer.write({ scope, conversationId, senderId, notMember, text: input.text, metadata: input.metadata ?? null, clientMessageId })
     } catch (error) {
       // A duplicate committed by another node between our check and our insert: it is a retry.
       if (clientMessageId !== null && isUniqueViolation(error)) {
@@ -124,26 +125,22 @@ export class MessageService {
   }
 
   /**
-   * Opens the conversation for a send and returns the sender: session callers always send as
-   * themselves; secret keys must name a member (checked in the same query that finds the
-   * conversation).
+   * Who sends, and the error if the writer finds that sender is not a member: session callers
+   * always send as themselves (403 when not a member); secret keys name a member (400 otherwise).
    */
-  private async senderOf(caller: ChatCaller, conversationId: string, senderId: string | undefined): Promise<string> {
+  private async senderOf(caller: ChatCaller, conversationId: string, senderId: string | undefined) {
     if (caller.kind === 'session') {
-      await openConversation(this.conversations, caller, conversationId, 'read')
       if (senderId !== undefined && senderId !== caller.userId) {
+        await openConversation(this.conversations, caller, conversationId, 'read') // 404 and 403 before 400
         throw invalidParam('senderId', 'only secret keys may send on behalf of another user')
       }
-      return caller.userId
+      return { senderId: caller.userId, notMember: () => new ApiError('forbidden', 'You are not a member of this conversation') }
     }
     if (senderId === undefined) {
       await openConversation(this.conversations, caller, conversationId, 'read') // 404 before 400
       throw invalidParam('senderId', 'is required when sending with a secret key')
     }
-    const found = await this.conversations.findWithMember(scopeOf(caller), conversationId, senderId)
-    if (!found) throw notFound('Conversation')
-    if (!found.member) throw invalidParam('senderId', 'must be a member of the conversation')
-    return senderId
+    return { senderId, notMember: () => invalidParam('senderId', 'must be a member of the conversation') }
   }
 
   private async readerOf(caller: ChatCaller, conversationId: string, userId: string | undefined): Promise<string> {

@@ -17,6 +17,7 @@ export class MessageStore {
   private readonly lockQuery
   private readonly setLastSeqQuery
   private readonly insertQuery
+  private readonly membersAmongQuery
   private readonly pageQueries
 
   constructor(readonly db: Db) {
@@ -24,10 +25,10 @@ export class MessageStore {
       db.updateTable('conversations').where('tenant_id', '=', arg(0)).where('environment', '=', arg(1)).where('id', '=', arg(2))
     this.lockQuery = prepare((arg) =>
       conversation(arg)
-        .set((eb) => ({ last_activity_at: arg(3), history_revision: eb('history_revision', '+', 1) }))
+        .set((eb) => ({ history_revision: eb('history_revision', '+', 1) }))
         .returning('last_seq'),
     )
-    this.setLastSeqQuery = prepare((arg) => conversation(arg).set({ last_seq: arg(3) }))
+    this.setLastSeqQuery = prepare((arg) => conversation(arg).set({ last_seq: arg(3), last_activity_at: arg(4) }))
     this.insertQuery = prepareBySize((arg, size) =>
       db.insertInto('messages').values(
         Array.from({ length: size }, (_, row) => {
@@ -49,6 +50,19 @@ export class MessageStore {
         }),
       ),
     )
+    this.membersAmongQuery = prepareBySize((arg, size) =>
+      db
+        .selectFrom('members')
+        .select('user_id')
+        .where('tenant_id', '=', arg(0))
+        .where('environment', '=', arg(1))
+        .where('conversation_id', '=', arg(2))
+        .where(
+          'user_id',
+          'in',
+          Array.from({ length: size }, (_, i) => arg(3 + i)),
+        ),
+    )
     // History: [tenant, environment, conversation, (seq,) limit].
     const inConversation = (arg: Arg) =>
       db
@@ -65,18 +79,25 @@ export class MessageStore {
   }
 
   /**
-   * Locks a conversation for a batch of sends (moving its activity time and history revision) and
-   * returns its last seq (null if it is gone). The
-   * UPDATE holds the row lock (PostgreSQL) or the write lock (SQLite) until the transaction ends,
-   * so concurrent batches queue here and seqs come out gap-free.
+   * Locks a conversation for a batch of sends and returns its last seq (null if it is gone). The
+   * UPDATE (of the history revision: at worst a batch that stores nothing costs one cache miss)
+   * holds the row lock (PostgreSQL) or the write lock (SQLite) until the transaction ends, so
+   * concurrent batches queue here and seqs come out gap-free.
    */
-  async lockForSend(scope: ChatScope, conversationId: string, at: string, db: Db): Promise<number | null> {
-    const [row] = await this.lockQuery.execute(db, [scope.tenantId, scope.environment, conversationId, at])
+  async lockForSend(scope: ChatScope, conversationId: string, db: Db): Promise<number | null> {
+    const [row] = await this.lockQuery.execute(db, [scope.tenantId, scope.environment, conversationId])
     return row ? Number(row.last_seq) : null
   }
 
-  async setLastSeq(scope: ChatScope, conversationId: string, lastSeq: number, db: Db): Promise<void> {
-    await this.setLastSeqQuery.execute(db, [scope.tenantId, scope.environment, conversationId, lastSeq])
+  /** After a batch stored messages: the new last seq, and the conversation's activity time. */
+  async setLastSeq(scope: ChatScope, conversationId: string, lastSeq: number, at: string, db: Db): Promise<void> {
+    await this.setLastSeqQuery.execute(db, [scope.tenantId, scope.environment, conversationId, lastSeq, at])
+  }
+
+  /** Which of these users are members of the conversation (at most a batch's worth of ids). */
+  async membersAmong(scope: ChatScope, conversationId: string, userIds: string[], db: Db): Promise<Set<string>> {
+    const rows = await this.membersAmongQuery(userIds.length).execute(db, [scope.tenantId, scope.environment, conversationId, ...userIds])
+    return new Set(rows.map((r) => r.user_id))
   }
 
   /** Inserts many messages of one conversation, a few dozen rows per statement. */
@@ -99,27 +120,25 @@ export class MessageStore {
     }
   }
 
+  /** The messages of one conversation, for the queries below. */
+  private inConversation(scope: ChatScope, conversationId: string, db: Db = this.db) {
+    return db
+      .selectFrom('messages')
+      .where('tenant_id', '=', scope.tenantId)
+      .where('environment', '=', scope.environment)
+      .where('conversation_id', '=', conversationId)
+  }
+
   /** Messages of a conversation already sent with any of these client message ids. */
   async findByClientIds(scope: ChatScope, conversationId: string, clientMessageIds: string[], db: Db): Promise<Message[]> {
     if (clientMessageIds.length === 0) return []
-    const rows = await db
-      .selectFrom('messages')
-      .select(MESSAGE_COLUMNS)
-      .where('tenant_id', '=', scope.tenantId)
-      .where('environment', '=', scope.environment)
-      .where('conversation_id', '=', conversationId)
-      .where('client_message_id', 'in', clientMessageIds)
-      .execute()
+    const rows = await this.inConversation(scope, conversationId, db).select(MESSAGE_COLUMNS).where('client_message_id', 'in', clientMessageIds).execute()
     return rows.map(messageFromRow)
   }
 
-  async findByClientId(scope: ChatScope, conversationId: string, senderId: string, clientMessageId: string, db: Db = this.db) {
-    const row = await db
-      .selectFrom('messages')
+  async findByClientId(scope: ChatScope, conversationId: string, senderId: string, clientMessageId: string): Promise<Message | null> {
+    const row = await this.inConversation(scope, conversationId)
       .select(MESSAGE_COLUMNS)
-      .where('tenant_id', '=', scope.tenantId)
-      .where('environment', '=', scope.environment)
-      .where('conversation_id', '=', conversationId)
       .where('sender_id', '=', senderId)
       .where('client_message_id', '=', clientMessageId)
       .executeTakeFirst()
@@ -127,14 +146,7 @@ export class MessageStore {
   }
 
   async find(scope: ChatScope, conversationId: string, id: string): Promise<Message | null> {
-    const row = await this.db
-      .selectFrom('messages')
-      .select(MESSAGE_COLUMNS)
-      .where('tenant_id', '=', scope.tenantId)
-      .where('environment', '=', scope.environment)
-      .where('conversation_id', '=', conversationId)
-      .where('id', '=', id)
-      .executeTakeFirst()
+    const row = await this.inConversation(scope, conversationId).select(MESSAGE_COLUMNS).where('id', '=', id).executeTakeFirst()
     return row ? messageFromRow(row) : null
   }
 
@@ -163,11 +175,7 @@ export class MessageStore {
    * was created: what a client that had seen up to `seq` missed besides new messages.
    */
   async changedSince(scope: ChatScope, conversationId: string, seq: number): Promise<Message[]> {
-    const inConversation = this.db
-      .selectFrom('messages')
-      .where('tenant_id', '=', scope.tenantId)
-      .where('environment', '=', scope.environment)
-      .where('conversation_id', '=', conversationId)
+    const inConversation = this.inConversation(scope, conversationId)
     const seen = await inConversation.select('created_at').where('seq', '=', seq).executeTakeFirst()
     if (!seen) return []
     const rows = await inConversation

@@ -3,8 +3,8 @@
  * go together in the next one: one transaction, one seq update per conversation and multi-row
  * inserts for the whole group. Under load this turns a commit per message into a commit per
  * batch; a lone send still goes out at once. Seqs stay gap-free and idempotency exact: each
- * conversation is locked first, then existing client message ids are checked, then seqs are
- * assigned to the messages that are really new.
+ * conversation is locked first, then its senders' membership and existing client message ids are
+ * checked, then seqs are assigned to the messages that are really new.
  */
 import type { ChatScope } from '../conversations/model.js'
 import { ApiError, notFound } from '../errors.js'
@@ -20,6 +20,8 @@ export interface Draft {
   scope: ChatScope
   conversationId: string
   senderId: string
+  /** The answer for this send if the sender turns out not to be a member. */
+  notMember: () => ApiError
   text: string
   metadata: Record<string, unknown> | null
   clientMessageId: string | null
@@ -102,13 +104,19 @@ export class MessageWriter {
     const results: (Sent | ApiError)[] = new Array(drafts.length)
     const createdAt = new Date().toISOString()
     // Conversations in a fixed order, so concurrent batches on other nodes lock them in the same order.
-    for (const [, indexes] of [...groupByConversation(drafts)].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const { scope, conversationId } = drafts[indexes[0]!]!
-      const lastSeq = await this.store.lockForSend(scope, conversationId, createdAt, trx)
+    for (const [, group] of [...groupByConversation(drafts)].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const { scope, conversationId } = drafts[group[0]!]!
+      const lastSeq = await this.store.lockForSend(scope, conversationId, trx)
       if (lastSeq === null) {
-        for (const i of indexes) results[i] = notFound('Conversation')
+        for (const i of group) results[i] = notFound('Conversation')
         continue
       }
+      const members = await this.store.membersAmong(scope, conversationId, [...new Set(group.map((i) => drafts[i]!.senderId))], trx)
+      const indexes = group.filter((i) => {
+        if (members.has(drafts[i]!.senderId)) return true
+        results[i] = drafts[i]!.notMember()
+        return false
+      })
       const ids = [...new Set(indexes.map((i) => drafts[i]!.clientMessageId).filter((id): id is string => id !== null))]
       const existing = await this.store.findByClientIds(scope, conversationId, ids, trx)
       const known = new Map(existing.map((m) => [`${m.senderId}\u0000${m.clientMessageId}`, m]))
@@ -139,7 +147,7 @@ export class MessageWriter {
         results[i] = { created: true, message }
       }
       if (fresh.length === 0) continue
-      await this.store.setLastSeq(scope, conversationId, seq, trx)
+      await this.store.setLastSeq(scope, conversationId, seq, createdAt, trx)
       await this.store.insertMany(scope, fresh, trx)
       for (const message of fresh) emit(domainEvent('message.created', scope, conversationId, { ...message }))
     }
