@@ -14,21 +14,24 @@ const INSERT_COLUMNS = 10 // bound per row; edited_at and deleted_at are constan
 
 export class MessageStore {
   // The queries of the send path and of history, compiled once (storage/prepared.ts).
-  private readonly lockQuery
-  private readonly setLastSeqQuery
+  private readonly reserveQuery
+  private readonly existsQuery
   private readonly insertQuery
   private readonly membersAmongQuery
+  private readonly byClientIdsQuery
   private readonly pageQueries
 
   constructor(readonly db: Db) {
     const conversation = (arg: Arg) =>
       db.updateTable('conversations').where('tenant_id', '=', arg(0)).where('environment', '=', arg(1)).where('id', '=', arg(2))
-    this.lockQuery = prepare((arg) =>
+    this.reserveQuery = prepare((arg) =>
       conversation(arg)
-        .set((eb) => ({ history_revision: eb('history_revision', '+', 1) }))
+        .set((eb) => ({ last_seq: eb('last_seq', '+', arg(3)), last_activity_at: arg(4), history_revision: eb('history_revision', '+', 1) }))
         .returning('last_seq'),
     )
-    this.setLastSeqQuery = prepare((arg) => conversation(arg).set({ last_seq: arg(3), last_activity_at: arg(4) }))
+    this.existsQuery = prepare((arg) =>
+      db.selectFrom('conversations').select('id').where('tenant_id', '=', arg(0)).where('environment', '=', arg(1)).where('id', '=', arg(2)),
+    )
     this.insertQuery = prepareBySize((arg, size) =>
       db.insertInto('messages').values(
         Array.from({ length: size }, (_, row) => {
@@ -50,17 +53,28 @@ export class MessageStore {
         }),
       ),
     )
+    // [tenant, environment, then the pairs or triples one after another]: each one a primary-key
+    // or unique-index lookup (SQLite and PostgreSQL both plan an OR of them as several seeks).
     this.membersAmongQuery = prepareBySize((arg, size) =>
       db
         .selectFrom('members')
-        .select('user_id')
+        .select(['conversation_id', 'user_id'])
         .where('tenant_id', '=', arg(0))
         .where('environment', '=', arg(1))
-        .where('conversation_id', '=', arg(2))
-        .where(
-          'user_id',
-          'in',
-          Array.from({ length: size }, (_, i) => arg(3 + i)),
+        .where((eb) => eb.or(Array.from({ length: size }, (_, i) => eb.and([eb('conversation_id', '=', arg(2 + 2 * i)), eb('user_id', '=', arg(3 + 2 * i))])))),
+    )
+    this.byClientIdsQuery = prepareBySize((arg, size) =>
+      db
+        .selectFrom('messages')
+        .select(MESSAGE_COLUMNS)
+        .where('tenant_id', '=', arg(0))
+        .where('environment', '=', arg(1))
+        .where((eb) =>
+          eb.or(
+            Array.from({ length: size }, (_, i) =>
+              eb.and([eb('conversation_id', '=', arg(2 + 3 * i)), eb('sender_id', '=', arg(3 + 3 * i)), eb('client_message_id', '=', arg(4 + 3 * i))]),
+            ),
+          ),
         ),
     )
     // History: [tenant, environment, conversation, (seq,) limit].
@@ -79,25 +93,25 @@ export class MessageStore {
   }
 
   /**
-   * Locks a conversation for a batch of sends and returns its last seq (null if it is gone). The
-   * UPDATE (of the history revision: at worst a batch that stores nothing costs one cache miss)
-   * holds the row lock (PostgreSQL) or the write lock (SQLite) until the transaction ends, so
-   * concurrent batches queue here and seqs come out gap-free.
+   * Reserves `count` seqs of a conversation for new messages and returns the last of them (null if
+   * the conversation is gone), moving its activity time and history revision. The UPDATE holds the
+   * row lock (PostgreSQL) or the write lock (SQLite) until the transaction ends, so concurrent
+   * batches queue here and seqs come out gap-free.
    */
-  async lockForSend(scope: ChatScope, conversationId: string, db: Db): Promise<number | null> {
-    const [row] = await this.lockQuery.execute(db, [scope.tenantId, scope.environment, conversationId])
+  async reserveSeqs(scope: ChatScope, conversationId: string, count: number, at: string, db: Db): Promise<number | null> {
+    const [row] = await this.reserveQuery.execute(db, [scope.tenantId, scope.environment, conversationId, count, at])
     return row ? Number(row.last_seq) : null
   }
 
-  /** After a batch stored messages: the new last seq, and the conversation's activity time. */
-  async setLastSeq(scope: ChatScope, conversationId: string, lastSeq: number, at: string, db: Db): Promise<void> {
-    await this.setLastSeqQuery.execute(db, [scope.tenantId, scope.environment, conversationId, lastSeq, at])
+  async conversationExists(scope: ChatScope, conversationId: string, db: Db): Promise<boolean> {
+    return (await this.existsQuery.execute(db, [scope.tenantId, scope.environment, conversationId])).length > 0
   }
 
-  /** Which of these users are members of the conversation (at most a batch's worth of ids). */
-  async membersAmong(scope: ChatScope, conversationId: string, userIds: string[], db: Db): Promise<Set<string>> {
-    const rows = await this.membersAmongQuery(userIds.length).execute(db, [scope.tenantId, scope.environment, conversationId, ...userIds])
-    return new Set(rows.map((r) => r.user_id))
+  /** Which of these (conversation, user) pairs are memberships (at most a batch's worth). */
+  async membersAmong(scope: ChatScope, pairs: [string, string][], db: Db): Promise<(conversationId: string, userId: string) => boolean> {
+    const rows = await this.membersAmongQuery(pairs.length).execute(db, [scope.tenantId, scope.environment, ...pairs.flat()])
+    const found = new Set(rows.map((r) => `${r.conversation_id}\u0000${r.user_id}`))
+    return (conversationId, userId) => found.has(`${conversationId}\u0000${userId}`)
   }
 
   /** Inserts many messages of one conversation, a few dozen rows per statement. */
@@ -121,18 +135,18 @@ export class MessageStore {
   }
 
   /** The messages of one conversation, for the queries below. */
-  private inConversation(scope: ChatScope, conversationId: string, db: Db = this.db) {
-    return db
+  private inConversation(scope: ChatScope, conversationId: string) {
+    return this.db
       .selectFrom('messages')
       .where('tenant_id', '=', scope.tenantId)
       .where('environment', '=', scope.environment)
       .where('conversation_id', '=', conversationId)
   }
 
-  /** Messages of a conversation already sent with any of these client message ids. */
-  async findByClientIds(scope: ChatScope, conversationId: string, clientMessageIds: string[], db: Db): Promise<Message[]> {
-    if (clientMessageIds.length === 0) return []
-    const rows = await this.inConversation(scope, conversationId, db).select(MESSAGE_COLUMNS).where('client_message_id', 'in', clientMessageIds).execute()
+  /** Messages already sent with these (conversation, sender, client message id) triples. */
+  async findByClientIds(scope: ChatScope, triples: [string, string, string][], db: Db): Promise<Message[]> {
+    if (triples.length === 0) return []
+    const rows = await this.byClientIdsQuery(triples.length).execute(db, [scope.tenantId, scope.environment, ...triples.flat()])
     return rows.map(messageFromRow)
   }
 

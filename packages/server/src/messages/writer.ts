@@ -1,10 +1,13 @@
 /**
  * Group commit for message sends. Sends that arrive while a transaction is being written wait and
- * go together in the next one: one transaction, one seq update per conversation and multi-row
- * inserts for the whole group. Under load this turns a commit per message into a commit per
- * batch; a lone send still goes out at once. Seqs stay gap-free and idempotency exact: each
- * conversation is locked first, then its senders' membership and existing client message ids are
- * checked, then seqs are assigned to the messages that are really new.
+ * go together in the next one: one transaction, one UPDATE per conversation and multi-row inserts
+ * for the whole group. Under load this turns a commit per message into a commit per batch; a lone
+ * send still goes out at once.
+ *
+ * Seqs stay gap-free and idempotency exact: the senders' membership and earlier uses of their
+ * client message ids are read first, then each conversation is locked by the UPDATE that reserves
+ * exactly as many seqs as it gets new messages. A duplicate that another node commits in between
+ * trips the unique index; the batch then rolls back whole and is written again one send at a time.
  */
 import type { ChatScope } from '../conversations/model.js'
 import { ApiError, notFound } from '../errors.js'
@@ -99,69 +102,107 @@ export class MessageWriter {
     })
   }
 
-  /** One result per draft, in order: a new message, the original of a retry, or an error. */
+  /**
+   * One result per draft, in order: a new message, the original of a retry, or an error. The
+   * statements do not grow with the number of sends: per tenant environment one query finds which
+   * senders are members and one finds earlier sends of the same client message ids; then one
+   * UPDATE per conversation locks it and reserves its seqs; then multi-row inserts.
+   */
   private async writeBatch(drafts: Draft[], trx: Kysely<Database>, emit: Emit): Promise<(Sent | ApiError)[]> {
     const results: (Sent | ApiError)[] = new Array(drafts.length)
     const createdAt = new Date().toISOString()
-    // Conversations in a fixed order, so concurrent batches on other nodes lock them in the same order.
-    for (const [, group] of [...groupByConversation(drafts)].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const { scope, conversationId } = drafts[group[0]!]!
-      const lastSeq = await this.store.lockForSend(scope, conversationId, trx)
-      if (lastSeq === null) {
-        for (const i of group) results[i] = notFound('Conversation')
-        continue
-      }
-      const members = await this.store.membersAmong(scope, conversationId, [...new Set(group.map((i) => drafts[i]!.senderId))], trx)
-      const indexes = group.filter((i) => {
-        if (members.has(drafts[i]!.senderId)) return true
-        results[i] = drafts[i]!.notMember()
-        return false
+    const stored: { scope: ChatScope; messages: Message[] }[] = []
+    for (const scoped of groupBy(drafts.keys(), (i) => scopeKey(drafts[i]!.scope)).values()) {
+      const scope = drafts[scoped[0]!]!.scope
+      const pairs = scoped.map((i): [string, string] => [drafts[i]!.conversationId, drafts[i]!.senderId])
+      const isMember = await this.store.membersAmong(scope, unique(pairs), trx)
+      const retries = scoped.flatMap((i): [string, string, string][] => {
+        const { conversationId, senderId, clientMessageId } = drafts[i]!
+        return clientMessageId === null ? [] : [[conversationId, senderId, clientMessageId]]
       })
-      const ids = [...new Set(indexes.map((i) => drafts[i]!.clientMessageId).filter((id): id is string => id !== null))]
-      const existing = await this.store.findByClientIds(scope, conversationId, ids, trx)
-      const known = new Map(existing.map((m) => [`${m.senderId}\u0000${m.clientMessageId}`, m]))
-      const fresh: Message[] = []
-      let seq = lastSeq
-      for (const i of indexes) {
-        const draft = drafts[i]!
-        const retryKey = draft.clientMessageId === null ? null : `${draft.senderId}\u0000${draft.clientMessageId}`
-        const original = retryKey === null ? undefined : known.get(retryKey)
-        if (original) {
-          results[i] = { created: false, message: original }
+      const earlier = await this.store.findByClientIds(scope, unique(retries), trx)
+      // Within the batch, a later duplicate of a new message is a retry of it.
+      const known = new Map(earlier.map((m) => [retryKey(m.conversationId, m.senderId, m.clientMessageId!), m]))
+      const messages: Message[] = []
+      // Conversations in a fixed order, so concurrent batches on other nodes lock them in the same order.
+      for (const [conversationId, group] of [...groupBy(scoped, (i) => drafts[i]!.conversationId)].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        const fresh: { index: number; message: Message }[] = []
+        for (const i of group) {
+          const draft = drafts[i]!
+          if (!isMember(conversationId, draft.senderId)) {
+            results[i] = draft.notMember() // unless the conversation is gone: see below
+            continue
+          }
+          const key = draft.clientMessageId === null ? null : retryKey(conversationId, draft.senderId, draft.clientMessageId)
+          const original = key === null ? undefined : known.get(key)
+          if (original) {
+            results[i] = { created: false, message: original }
+            continue
+          }
+          const message = newMessage(draft, createdAt)
+          if (key !== null) known.set(key, message)
+          fresh.push({ index: i, message })
+        }
+        const gone = () => group.forEach((i) => (results[i] = notFound('Conversation')))
+        if (fresh.length === 0) {
+          // Refusals and retries only: nothing to lock, but a refusal of a missing conversation is a 404.
+          const refused = group.some((i) => results[i] instanceof ApiError)
+          if (refused && !(await this.store.conversationExists(scope, conversationId, trx))) gone()
           continue
         }
-        const message: Message = {
-          id: newSortableId('message'),
-          conversationId,
-          seq: ++seq,
-          senderId: draft.senderId,
-          text: draft.text,
-          metadata: draft.metadata,
-          clientMessageId: draft.clientMessageId,
-          createdAt,
-          editedAt: null,
-          deletedAt: null,
+        const lastSeq = await this.store.reserveSeqs(scope, conversationId, fresh.length, createdAt, trx)
+        if (lastSeq === null) {
+          gone()
+          continue
         }
-        if (retryKey !== null) known.set(retryKey, message) // a duplicate later in this batch is a retry
-        fresh.push(message)
-        results[i] = { created: true, message }
+        fresh.forEach(({ index, message }, n) => {
+          message.seq = lastSeq - fresh.length + 1 + n
+          results[index] = { created: true, message }
+          messages.push(message)
+        })
       }
-      if (fresh.length === 0) continue
-      await this.store.setLastSeq(scope, conversationId, seq, createdAt, trx)
-      await this.store.insertMany(scope, fresh, trx)
-      for (const message of fresh) emit(domainEvent('message.created', scope, conversationId, { ...message }))
+      if (messages.length > 0) stored.push({ scope, messages })
+    }
+    for (const { scope, messages } of stored) {
+      await this.store.insertMany(scope, messages, trx)
+      for (const message of messages) emit(domainEvent('message.created', scope, message.conversationId, { ...message }))
     }
     return results
   }
 }
 
-function groupByConversation(drafts: Draft[]): Map<string, number[]> {
-  const groups = new Map<string, number[]>()
-  drafts.forEach((d, i) => {
-    const key = `${d.scope.tenantId}\u0000${d.scope.environment}\u0000${d.conversationId}`
+function newMessage(draft: Draft, createdAt: string): Message {
+  return {
+    id: newSortableId('message'),
+    conversationId: draft.conversationId,
+    seq: 0, // reserved once the conversation is locked
+    senderId: draft.senderId,
+    text: draft.text,
+    metadata: draft.metadata,
+    clientMessageId: draft.clientMessageId,
+    createdAt,
+    editedAt: null,
+    deletedAt: null,
+  }
+}
+
+const scopeKey = (scope: ChatScope) => `${scope.tenantId}\u0000${scope.environment}`
+const retryKey = (conversationId: string, senderId: string, clientMessageId: string) => `${conversationId}\u0000${senderId}\u0000${clientMessageId}`
+
+function groupBy<T>(items: Iterable<T>, keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>()
+  for (const item of items) {
+    const key = keyOf(item)
     const list = groups.get(key)
-    if (list) list.push(i)
-    else groups.set(key, [i])
-  })
+    if (list) list.push(item)
+    else groups.set(key, [item])
+  }
   return groups
+}
+
+/** Distinct tuples, in first-seen order. */
+function unique<T extends string[]>(tuples: T[]): T[] {
+  const seen = new Map<string, T>()
+  for (const tuple of tuples) seen.set(tuple.join('\u0000'), tuple)
+  return [...seen.values()]
 }

@@ -5,8 +5,8 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ChatWorld, chatWorld, rowsOf } from '../helpers/chat-world.js'
-import { ENGINES } from '../helpers/databases.js'
-import { type TestParley, startParley } from '../helpers/parley.js'
+import { ENGINES, postgresUrl } from '../helpers/databases.js'
+import { type TestParley, startParley, withTwoNodes } from '../helpers/parley.js'
 
 describe.each(ENGINES)('concurrency on %s', (engine) => {
   let t: TestParley
@@ -118,5 +118,31 @@ describe.each(ENGINES)('concurrency on %s', (engine) => {
     expect(rows).toHaveLength(1)
     const members = await rowsOf(t, 'members', rows[0]!.id)
     expect(members.map((m) => m.user_id).sort()).toEqual(['ann', 'cat'])
+  })
+})
+
+describe.runIf(postgresUrl)('concurrency across two nodes on one PostgreSQL', () => {
+  it('keeps seqs gap-free and each clientMessageId once when both nodes write to one conversation', async () => {
+    await withTwoNodes(async (a, b) => {
+      const w = await chatWorld(a)
+      await w.users('ann', 'bob')
+      const id = await w.group(['ann', 'bob'])
+      const url = `/v1/conversations/${id}/messages`
+      // 120 sends, half through each node; every clientMessageId is sent once to each node, so the
+      // nodes race to store it and one of them must answer with the other's message.
+      const responses = await Promise.all(
+        Array.from({ length: 120 }, (_, i) => {
+          const node = i % 2 === 0 ? a : b
+          const body = { text: `m${i >> 1}`, senderId: i % 4 < 2 ? 'ann' : 'bob', clientMessageId: `c${i >> 1}` }
+          return node.call('POST', url, { auth: w.key, body })
+        }),
+      )
+      expect(responses.every((r) => r.status === 200 || r.status === 201)).toBe(true)
+      expect(responses.filter((r) => r.status === 201)).toHaveLength(60)
+      for (let n = 0; n < 60; n++) expect(responses[2 * n]!.body.id).toBe(responses[2 * n + 1]!.body.id)
+      const rows = await a.parley.store.db.selectFrom('messages').select(['seq', 'client_message_id']).where('conversation_id', '=', id).orderBy('seq').execute()
+      expect(rows.map((r) => Number(r.seq))).toEqual(Array.from({ length: 60 }, (_, i) => i + 1))
+      expect(new Set(rows.map((r) => r.client_message_id)).size).toBe(60)
+    })
   })
 })

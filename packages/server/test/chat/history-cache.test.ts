@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HistoryCache } from '../../src/messages/history-cache.js'
 import { type ChatWorld, chatWorld } from '../helpers/chat-world.js'
-import { ENGINES, createTestDatabase, postgresUrl } from '../helpers/databases.js'
-import { type TestParley, startParley } from '../helpers/parley.js'
+import { ENGINES, postgresUrl } from '../helpers/databases.js'
+import { type TestParley, startParley, withTwoNodes } from '../helpers/parley.js'
 
 describe('HistoryCache', () => {
   it('serves a page only for the version it was stored under', () => {
@@ -124,10 +124,7 @@ describe.each(ENGINES)('history cache on %s', (engine) => {
 
 describe.runIf(postgresUrl)('history cache across two nodes on one PostgreSQL', () => {
   it('a change made on one node is visible in the next read on the other', async () => {
-    const database = await createTestDatabase('postgres')
-    const a = await startParley({ databaseUrl: database.url })
-    const b = await startParley({ databaseUrl: database.url })
-    try {
+    await withTwoNodes(async (a, b) => {
       const wa = await chatWorld(a)
       await wa.users('ann', 'bob')
       const conv = await wa.group(['ann', 'bob'])
@@ -141,10 +138,6 @@ describe.runIf(postgresUrl)('history cache across two nodes on one PostgreSQL', 
       expect(await onA()).toEqual(['one, edited', 'two'])
       expect((await onB('DELETE', `/v1/conversations/${conv}/messages/${first.id}`)).status).toBe(204)
       expect(await onA()).toEqual(['', 'two'])
-    } finally {
-      await a.close()
-      await b.close()
-      await database.drop()
-    }
+    })
   })
 })

@@ -109,3 +109,17 @@ export async function startParley(
     },
   }
 }
+
+/** Two Parley nodes sharing one fresh PostgreSQL database (no Redis), closed and dropped afterwards. */
+export async function withTwoNodes(test: (a: TestParley, b: TestParley) => Promise<void>): Promise<void> {
+  const database = await createTestDatabase('postgres')
+  const a = await startParley({ databaseUrl: database.url })
+  const b = await startParley({ databaseUrl: database.url })
+  try {
+    await test(a, b)
+  } finally {
+    await a.close()
+    await b.close()
+    await database.drop()
+  }
+}
