@@ -83,6 +83,9 @@ export function shortLivedToken(t: TestParley, tenantId: string, userId: string,
   return signWithParleyKey(t, claimsFor(t, tenantId, userId, { iat: now, exp: now + seconds }))
 }
 
+/** For suites that send thousands of messages with the secret key: lifts its per-minute limit. */
+export const HIGH_KEY_LIMIT = { PARLEY_PLANS: JSON.stringify({ pro: { rateLimit: { limit: 100_000, windowSeconds: 60 } } }) }
+
 /** A Parley listening on a real port (sockets need one), with a chat world in its tenant. */
 export async function listeningWorld(env: Record<string, string> = {}): Promise<{ t: TestParley; world: ChatWorld; url: string }> {
   const t = await startParley({ env })

@@ -3,18 +3,16 @@
  * waits for it, instead of the server buffering without bound; readers that keep up are unharmed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type ChatWorld, chatWorld } from '../helpers/chat-world.js'
-import { type TestParley, startParley } from '../helpers/parley.js'
-import { connect, waitFor } from '../helpers/realtime.js'
+import type { ChatWorld } from '../helpers/chat-world.js'
+import type { TestParley } from '../helpers/parley.js'
+import { HIGH_KEY_LIMIT, connect, listeningWorld, waitFor } from '../helpers/realtime.js'
 
 let t: TestParley
 let world: ChatWorld
 let url: string
 
 beforeAll(async () => {
-  t = await startParley({ env: { PARLEY_PLANS: JSON.stringify({ pro: { rateLimit: { limit: 100_000, windowSeconds: 60 } } }) } })
-  world = await chatWorld(t)
-  url = await t.parley.app.listen({ port: 0, host: '127.0.0.1' })
+  ;({ t, world, url } = await listeningWorld(HIGH_KEY_LIMIT))
   await world.users('amy', 'ben', 'cat')
 })
 afterAll(() => t.close())
