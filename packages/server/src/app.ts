@@ -134,7 +134,7 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   const events = new EventBus((error, event) => logger.error({ err: error, eventType: event.type }, 'event consumer failed'))
   const uow = new UnitOfWork(store.db, events)
   const conversationStore = new ConversationStore(store.db)
-  const messageStore = new MessageStore(store.db)
+  const messageStore = new MessageStore(store.db, store.dialect)
   const reader = new ConversationReader(conversationStore, messageStore)
   const conversations = new ConversationService(conversationStore, userStore, reader, uow)
   const historyCache = new HistoryCache(config.historyCacheMb * 1024 * 1024)

@@ -2,7 +2,7 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox'
 import { ConversationId, ConversationParams } from '../conversations/schemas.js'
 import { chatCaller } from '../http/caller-of.js'
-import { sendPrerendered, serializerOf } from '../http/prerendered.js'
+import { sendPrerendered } from '../http/prerendered.js'
 import type { RequestLimits } from '../http/rate-limits.js'
 import { Metadata, Nullable, Problem, authErrors, checkMetadata } from '../http/schemas.js'
 import { EXTERNAL_ID_PATTERN } from '../ids.js'
@@ -61,8 +61,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ messages: MessageService
       },
     },
     async (request, reply) => {
-      const body = await messages.history(chatCaller(request), request.params.id, request.query, serializerOf(reply))
-      return sendPrerendered(reply, body)
+      return sendPrerendered(reply, await messages.history(chatCaller(request), request.params.id, request.query))
     },
   )
 

@@ -23,11 +23,6 @@ export interface HistoryQuery {
   limit: number
 }
 
-export interface HistoryPage {
-  data: Message[]
-  hasMore: boolean
-}
-
 export class MessageService {
   constructor(
     private readonly store: MessageStore,
@@ -60,11 +55,11 @@ export class MessageService {
   }
 
   /**
-   * A history page, serialised by `render` (the route's response serialiser). A page read again
-   * while its conversation is unchanged comes from the history cache, without storage or
-   * serialisation (history-cache.ts explains why that is never stale).
+   * A history page as the JSON body of the response (`{ data, hasMore }`), its messages written by
+   * storage (see messageJson). A page read again while its conversation is unchanged comes from the
+   * history cache (history-cache.ts explains why that is never stale).
    */
-  async history(caller: ChatCaller, conversationId: string, query: HistoryQuery, render: (page: HistoryPage) => string): Promise<string> {
+  async history(caller: ChatCaller, conversationId: string, query: HistoryQuery): Promise<string> {
     const { conversation } = await openConversation(this.conversations, caller, conversationId, 'read')
     if (query.before !== undefined && query.after !== undefined) {
       throw invalidParam('before', 'use either before or after, not both')
@@ -75,11 +70,8 @@ export class MessageService {
     const cached = this.historyCache.get(key, version)
     if (cached !== undefined) return cached
     const range = query.after !== undefined ? { above: query.after } : { below: query.before ?? null }
-    const rows = await this.store.page(scope, conversationId, range, query.limit)
-    const hasMore = rows.length > query.limit
-    const data = rows.slice(0, query.limit)
-    if (!('above' in range)) data.reverse()
-    const body = render({ data, hasMore })
+    const { messages, hasMore } = await this.store.page(scope, conversationId, range, query.limit)
+    const body = `{"data":[${messages.join(',')}],"hasMore":${hasMore}}`
     this.historyCache.set(key, version, body)
     return body
   }

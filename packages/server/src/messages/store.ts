@@ -4,7 +4,8 @@ import { toJson } from '../lib/json.js'
 import type { ChatScope } from '../conversations/model.js'
 import { type Arg, prepare, prepareBySize } from '../storage/prepared.js'
 import type { Database } from '../storage/schema.js'
-import { MESSAGE_COLUMNS, type Message, messageFromRow } from './model.js'
+import type { Dialect } from '../storage/database.js'
+import { MESSAGE_COLUMNS, type Message, messageFromRow, messageJson } from './model.js'
 
 type Db = Kysely<Database>
 
@@ -21,7 +22,10 @@ export class MessageStore {
   private readonly byClientIdsQuery
   private readonly pageQueries
 
-  constructor(readonly db: Db) {
+  constructor(
+    readonly db: Db,
+    dialect: Dialect,
+  ) {
     const conversation = (arg: Arg) =>
       db.updateTable('conversations').where('tenant_id', '=', arg(0)).where('environment', '=', arg(1)).where('id', '=', arg(2))
     this.reserveQuery = prepare((arg) =>
@@ -77,11 +81,11 @@ export class MessageStore {
           ),
         ),
     )
-    // History: [tenant, environment, conversation, (seq,) limit].
+    // History: [tenant, environment, conversation, (seq,) limit]; each message as JSON text.
     const inConversation = (arg: Arg) =>
       db
         .selectFrom('messages')
-        .select(MESSAGE_COLUMNS)
+        .select(['seq', messageJson(dialect).as('json')])
         .where('tenant_id', '=', arg(0))
         .where('environment', '=', arg(1))
         .where('conversation_id', '=', arg(2))
@@ -165,15 +169,16 @@ export class MessageStore {
   }
 
   /**
-   * Up to `limit + 1` messages next to a seq, always by the primary key (conversation, seq):
-   * `below` walks down from the top (or from `before`), `above` walks up from `after`.
+   * A history page: up to `limit` messages next to a seq, as JSON texts in ascending seq, always
+   * read by the primary key (conversation, seq). `below` walks down from the top (or from
+   * `before`), `above` walks up from `after`; one row more than asked tells whether there is more.
    */
   async page(
     scope: ChatScope,
     conversationId: string,
     range: { below: number | null } | { above: number },
     limit: number,
-  ): Promise<Message[]> {
+  ): Promise<{ messages: string[]; hasMore: boolean }> {
     const where = [scope.tenantId, scope.environment, conversationId]
     const rows =
       'above' in range
@@ -181,6 +186,14 @@ export class MessageStore {
         : range.below === null
           ? await this.pageQueries.latest.execute(this.db, [...where, limit + 1])
           : await this.pageQueries.below.execute(this.db, [...where, range.below, limit + 1])
+    const messages = rows.slice(0, limit).map((row) => row.json)
+    if (!('above' in range)) messages.reverse()
+    return { messages, hasMore: rows.length > limit }
+  }
+
+  /** Up to `limit` messages after a seq, in order (what a resuming socket missed). */
+  async after(scope: ChatScope, conversationId: string, seq: number, limit: number): Promise<Message[]> {
+    const rows = await this.inConversation(scope, conversationId).select(MESSAGE_COLUMNS).where('seq', '>', seq).orderBy('seq').limit(limit).execute()
     return rows.map(messageFromRow)
   }
 

@@ -62,7 +62,7 @@ export function createRealtime(deps: RealtimeDeps): { gateway: RealtimeGateway; 
       // deletions of messages the client had already seen are found by their timestamps.
       replay: async (caller, conversationId, afterSeq) => {
         const scope = { tenantId: caller.tenant.id, environment: caller.environment }
-        const missed = await deps.messageStore.page(scope, conversationId, { above: afterSeq }, MAX_REPLAY)
+        const missed = await deps.messageStore.after(scope, conversationId, afterSeq, MAX_REPLAY + 1)
         if (missed.length > MAX_REPLAY) return 'resync'
         const changed = afterSeq > 0 ? await deps.messageStore.changedSince(scope, conversationId, afterSeq) : []
         return {

@@ -131,6 +131,38 @@ describe.each(ENGINES)('history on %s', (engine) => {
     }
   })
 
+  it('returns each message exactly as it was returned when sent, edited or deleted', async () => {
+    // History pages are JSON written by the database (messages/model.ts messageJson): every field,
+    // type and escape must match what the API returns elsewhere.
+    const c = await w.group(['ann', 'bob'])
+    const mUrl = `/v1/conversations/${c}/messages`
+    const tricky = [
+      { text: 'plain', senderId: 'ann' },
+      { text: 'quotes " and \\ backslashes, tab\t, newline\n, nul-ish \u0001 \u001f, slash /', senderId: 'bob', clientMessageId: 'c-1' },
+      { text: 'unicode: é ß 中文 🙂 \u2028 \u2029', senderId: 'ann', metadata: { nested: { list: [1, 2.5, -3e-7, true, null, 'x"y'] }, emoji: '🙂', empty: {} } },
+      { text: '1e3', senderId: 'bob', metadata: null, clientMessageId: '0' },
+    ]
+    const sent = []
+    for (const body of tricky) {
+      const res = await w.secret('POST', mUrl, body)
+      expect(res.status, res.text).toBe(201)
+      sent.push(res.body)
+    }
+    const edited = await w.secret('PATCH', `${mUrl}/${sent[0].id}`, { text: 'edited "text" 🙂' })
+    expect((await w.secret('DELETE', `${mUrl}/${sent[2].id}`)).status).toBe(204)
+    const deleted = { ...sent[2], text: '', metadata: null }
+    const history = await w.secret('GET', mUrl)
+    expect(history.body.hasMore).toBe(false)
+    const [first, second, third, fourth] = history.body.data
+    expect(first).toEqual(edited.body)
+    expect(second).toEqual(sent[1])
+    expect(third).toEqual({ ...deleted, deletedAt: third.deletedAt })
+    expect(Date.parse(third.deletedAt)).not.toBeNaN()
+    expect(fourth).toEqual(sent[3])
+    // Same keys in the same order as a message returned by a send.
+    expect(Object.keys(second)).toEqual(Object.keys(sent[1]))
+  })
+
   it.runIf(engine === 'sqlite')('serves the history query shapes from an index, without sorting', async () => {
     const db = t.parley.store.db
     const scope = [w.tenant.id, 'live', conv] as const
