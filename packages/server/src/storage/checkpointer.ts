@@ -38,7 +38,13 @@ export interface Checkpointer {
 /** Starts checkpointing `path` (a WAL-mode SQLite file already opened by this process). */
 export function startCheckpointer(path: string, onError: (error: unknown) => void): Checkpointer {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3')
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, driver, intervalMs: INTERVAL_MS } })
+  let worker: Worker
+  try {
+    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, driver, intervalMs: INTERVAL_MS } })
+  } catch (error) {
+    onError(error) // e.g. no threads left: the backstop still bounds the WAL
+    return { stop: async () => {} }
+  }
   worker.unref() // never what keeps the process alive
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
   // The backstop still bounds the WAL without the worker; report and carry on.
