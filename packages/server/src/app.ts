@@ -43,6 +43,7 @@ import type { RealtimeGateway } from './realtime/gateway.js'
 import { createRealtime } from './realtime/setup.js'
 import { messageRoutes } from './messages/routes.js'
 import { HistoryCache } from './messages/history-cache.js'
+import { HistoryReader } from './messages/history-reader.js'
 import { MessageService } from './messages/service.js'
 import { MessageStore } from './messages/store.js'
 import { MessageWriter } from './messages/writer.js'
@@ -134,11 +135,11 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   const events = new EventBus((error, event) => logger.error({ err: error, eventType: event.type }, 'event consumer failed'))
   const uow = new UnitOfWork(store.db, events)
   const conversationStore = new ConversationStore(store.db)
-  const messageStore = new MessageStore(store.db, store.dialect)
+  const messageStore = new MessageStore(store.db)
   const reader = new ConversationReader(conversationStore, messageStore)
   const conversations = new ConversationService(conversationStore, userStore, reader, uow)
-  const historyCache = new HistoryCache(config.historyCacheMb * 1024 * 1024)
-  const messages = new MessageService(messageStore, conversationStore, uow, new MessageWriter(messageStore, uow), historyCache)
+  const historyReader = new HistoryReader(store.db, store.dialect, new HistoryCache(config.historyCacheMb * 1024 * 1024))
+  const messages = new MessageService(messageStore, conversationStore, uow, new MessageWriter(messageStore, uow), historyReader)
   users.onDeleted((tenantId, environment, userId) => conversations.removeUserEverywhere({ tenantId, environment }, userId))
 
   const usageStore = new UsageStore(store.db)

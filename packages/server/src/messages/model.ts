@@ -1,6 +1,5 @@
 import { type RawBuilder, type Selectable, sql } from 'kysely'
 import { fromJson } from '../lib/json.js'
-import type { Dialect } from '../storage/database.js'
 import type { MessagesTable } from '../storage/schema.js'
 
 export interface Message {
@@ -33,18 +32,13 @@ export const MESSAGE_COLUMNS = [
 ] as const
 
 /**
- * A message in its API shape, as JSON text built by the database itself. History pages are made of
- * these: no row objects to create and serialise, which was most of the cost of a page. The fields
- * are the ones of `Message` (and MessageSchema), in the same order; the history tests compare a
- * page with the messages as they were returned when sent.
+ * A message in its API shape, as JSON text built by SQLite (history-reader.ts says why). The fields
+ * are the ones of `Message` and MessageSchema, in the same order; the history tests compare a page
+ * with the messages as they were returned when sent.
  */
-export function messageJson(dialect: Dialect): RawBuilder<string> {
-  return dialect === 'sqlite'
-    ? sql<string>`json_object('id', id, 'conversationId', conversation_id, 'seq', seq, 'senderId', sender_id, 'text', text,
-        'metadata', json(metadata), 'clientMessageId', client_message_id, 'createdAt', created_at, 'editedAt', edited_at, 'deletedAt', deleted_at)`
-    : sql<string>`json_build_object('id', id, 'conversationId', conversation_id, 'seq', seq, 'senderId', sender_id, 'text', text,
-        'metadata', metadata::json, 'clientMessageId', client_message_id, 'createdAt', created_at, 'editedAt', edited_at, 'deletedAt', deleted_at)::text`
-}
+export const MESSAGE_JSON_SQLITE: RawBuilder<string> = sql<string>`json_object('id', id, 'conversationId', conversation_id, 'seq', seq,
+  'senderId', sender_id, 'text', text, 'metadata', json(metadata), 'clientMessageId', client_message_id, 'createdAt', created_at,
+  'editedAt', edited_at, 'deletedAt', deleted_at)`
 
 export function messageFromRow(row: Pick<Selectable<MessagesTable>, (typeof MESSAGE_COLUMNS)[number]>): Message {
   return {

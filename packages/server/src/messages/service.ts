@@ -5,7 +5,7 @@ import { ApiError, invalidParam, notFound } from '../errors.js'
 import { domainEvent } from '../events/outbox.js'
 import type { UnitOfWork } from '../events/unit-of-work.js'
 import { isUniqueViolation } from '../storage/database.js'
-import type { HistoryCache } from './history-cache.js'
+import type { HistoryQuery, HistoryReader } from './history-reader.js'
 import type { Message } from './model.js'
 import type { MessageWriter } from './writer.js'
 import type { MessageStore } from './store.js'
@@ -17,19 +17,13 @@ export interface SendInput {
   senderId?: string
 }
 
-export interface HistoryQuery {
-  before?: number
-  after?: number
-  limit: number
-}
-
 export class MessageService {
   constructor(
     private readonly store: MessageStore,
     private readonly conversations: ConversationStore,
     private readonly uow: UnitOfWork,
     private readonly writer: MessageWriter,
-    private readonly historyCache: HistoryCache,
+    private readonly historyReader: HistoryReader,
   ) {}
 
   /**
@@ -55,25 +49,17 @@ export class MessageService {
   }
 
   /**
-   * A history page as the JSON body of the response (`{ data, hasMore }`), its messages written by
-   * storage (see messageJson). A page read again while its conversation is unchanged comes from the
-   * history cache (history-cache.ts explains why that is never stale).
+   * A history page as the JSON body of the response, after the caller's access is checked. The
+   * conversation's version (creation time and history revision, read by that same check) decides
+   * whether a cached page is still exact (history-reader.ts, history-cache.ts).
    */
   async history(caller: ChatCaller, conversationId: string, query: HistoryQuery): Promise<string> {
     const { conversation } = await openConversation(this.conversations, caller, conversationId, 'read')
     if (query.before !== undefined && query.after !== undefined) {
       throw invalidParam('before', 'use either before or after, not both')
     }
-    const scope = scopeOf(caller)
-    const key = `${scope.tenantId}\u0000${scope.environment}\u0000${conversationId}\u0000${query.before ?? ''}\u0000${query.after ?? ''}\u0000${query.limit}`
     const version = `${conversation.createdAt}\u0000${conversation.historyRevision}`
-    const cached = this.historyCache.get(key, version)
-    if (cached !== undefined) return cached
-    const range = query.after !== undefined ? { above: query.after } : { below: query.before ?? null }
-    const { messages, hasMore } = await this.store.page(scope, conversationId, range, query.limit)
-    const body = `{"data":[${messages.join(',')}],"hasMore":${hasMore}}`
-    this.historyCache.set(key, version, body)
-    return body
+    return this.historyReader.body(scopeOf(caller), conversationId, query, version)
   }
 
   async edit(caller: ChatCaller, conversationId: string, messageId: string, text: string): Promise<Message> {

@@ -1,11 +1,10 @@
-/** Kysely queries for messages: seq allocation, idempotency lookups, history by seq ranges. */
+/** Kysely queries for messages: seq reservation, membership and idempotency lookups, inserts and updates (history pages: history-reader.ts). */
 import type { Kysely } from 'kysely'
 import { toJson } from '../lib/json.js'
 import type { ChatScope } from '../conversations/model.js'
 import { type Arg, prepare, prepareBySize } from '../storage/prepared.js'
 import type { Database } from '../storage/schema.js'
-import type { Dialect } from '../storage/database.js'
-import { MESSAGE_COLUMNS, type Message, messageFromRow, messageJson } from './model.js'
+import { MESSAGE_COLUMNS, type Message, messageFromRow } from './model.js'
 
 type Db = Kysely<Database>
 
@@ -20,12 +19,8 @@ export class MessageStore {
   private readonly insertQuery
   private readonly membersAmongQuery
   private readonly byClientIdsQuery
-  private readonly pageQueries
 
-  constructor(
-    readonly db: Db,
-    dialect: Dialect,
-  ) {
+  constructor(readonly db: Db) {
     const conversation = (arg: Arg) =>
       db.updateTable('conversations').where('tenant_id', '=', arg(0)).where('environment', '=', arg(1)).where('id', '=', arg(2))
     this.reserveQuery = prepare((arg) =>
@@ -81,19 +76,6 @@ export class MessageStore {
           ),
         ),
     )
-    // History: [tenant, environment, conversation, (seq,) limit]; each message as JSON text.
-    const inConversation = (arg: Arg) =>
-      db
-        .selectFrom('messages')
-        .select(['seq', messageJson(dialect).as('json')])
-        .where('tenant_id', '=', arg(0))
-        .where('environment', '=', arg(1))
-        .where('conversation_id', '=', arg(2))
-    this.pageQueries = {
-      latest: prepare((arg) => inConversation(arg).orderBy('seq', 'desc').limit(arg(3))),
-      below: prepare((arg) => inConversation(arg).where('seq', '<', arg(3)).orderBy('seq', 'desc').limit(arg(4))),
-      above: prepare((arg) => inConversation(arg).where('seq', '>', arg(3)).orderBy('seq', 'asc').limit(arg(4))),
-    }
   }
 
   /**
@@ -166,29 +148,6 @@ export class MessageStore {
   async find(scope: ChatScope, conversationId: string, id: string): Promise<Message | null> {
     const row = await this.inConversation(scope, conversationId).select(MESSAGE_COLUMNS).where('id', '=', id).executeTakeFirst()
     return row ? messageFromRow(row) : null
-  }
-
-  /**
-   * A history page: up to `limit` messages next to a seq, as JSON texts in ascending seq, always
-   * read by the primary key (conversation, seq). `below` walks down from the top (or from
-   * `before`), `above` walks up from `after`; one row more than asked tells whether there is more.
-   */
-  async page(
-    scope: ChatScope,
-    conversationId: string,
-    range: { below: number | null } | { above: number },
-    limit: number,
-  ): Promise<{ messages: string[]; hasMore: boolean }> {
-    const where = [scope.tenantId, scope.environment, conversationId]
-    const rows =
-      'above' in range
-        ? await this.pageQueries.above.execute(this.db, [...where, range.above, limit + 1])
-        : range.below === null
-          ? await this.pageQueries.latest.execute(this.db, [...where, limit + 1])
-          : await this.pageQueries.below.execute(this.db, [...where, range.below, limit + 1])
-    const messages = rows.slice(0, limit).map((row) => row.json)
-    if (!('above' in range)) messages.reverse()
-    return { messages, hasMore: rows.length > limit }
   }
 
   /** Up to `limit` messages after a seq, in order (what a resuming socket missed). */
