@@ -104,6 +104,7 @@ export interface Services {
 export async function createParley(config: Readonly<Config>, options: ParleyOptions = {}): Promise<Parley> {
   const logger = createLogger(config.logLevel, config.adminKey ? [config.adminKey] : [], options.logDestination)
   const store = await openStore(config.storage, {
+    sqliteCacheMb: config.sqliteCacheMb,
     backgroundCheckpoints: { onError: (error) => logger.warn({ err: error }, 'background checkpoints stopped; the database checkpoints by itself') },
   })
   await migrate(store)

@@ -51,6 +51,8 @@ export interface Config {
   authFailuresPerMinute: number
   /** Memory for serialised history pages, in MiB (counted in characters); 0 = no cache. */
   historyCacheMb: number
+  /** SQLite's own page cache, in MiB (ignored with PostgreSQL). */
+  sqliteCacheMb: number
 }
 
 export class ConfigError extends Error {
@@ -193,6 +195,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
     userMessageRateLimit: rate(env, 'PARLEY_USER_MESSAGE_RATE_LIMIT', { limit: 300, windowSeconds: 60 }),
     authFailuresPerMinute: integer(env, 'PARLEY_AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
     historyCacheMb: integer(env, 'PARLEY_HISTORY_CACHE_MB', 32, 0, 65_536),
+    sqliteCacheMb: integer(env, 'PARLEY_SQLITE_CACHE_MB', 64, 1, 65_536),
   }
   return Object.freeze(config)
 }

@@ -12,6 +12,7 @@ describe('configuration', () => {
       dataDir: '/srv/parley/parley-data',
       publicUrl: 'http://localhost:8080',
       historyCacheMb: 32,
+      sqliteCacheMb: 64,
       keyCacheTtlMs: 900,
       userRateLimit: { limit: 1200, windowSeconds: 60 },
     })
@@ -39,6 +40,7 @@ describe('configuration', () => {
     ['PARLEY_PORT', '70000'],
     ['PARLEY_HISTORY_CACHE_MB', '-1'],
     ['PARLEY_HISTORY_CACHE_MB', 'lots'],
+    ['PARLEY_SQLITE_CACHE_MB', '0'],
     ['PARLEY_DATABASE_URL', 'mysql://db'],
     ['PARLEY_USER_RATE_LIMIT', '100 per minute'],
     ['PARLEY_REDIS_URL', 'localhost:6379'],

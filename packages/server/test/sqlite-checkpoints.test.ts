@@ -1,12 +1,14 @@
 /**
- * WAL checkpoints in a worker thread (storage/checkpointer.ts): pages committed on the main
- * connection reach the database file without the main connection checkpointing, and stopping
- * Parley stops the worker and leaves a consistent file behind.
+ * SQLite settings of storage/database.ts. WAL checkpoints run in a worker thread
+ * (storage/checkpointer.ts): pages committed on the main connection reach the database file
+ * without the main connection checkpointing, and stopping Parley stops the worker and leaves a
+ * consistent file behind. The page cache has the configured size.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import SQLite from 'better-sqlite3'
+import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
 import { BACKSTOP_PAGES } from '../src/storage/checkpointer.js'
 import { startParley } from './helpers/parley.js'
@@ -55,5 +57,17 @@ describe('SQLite checkpoints in the background', () => {
     const db = new SQLite(file, { readonly: true })
     expect(db.prepare("select count(*) as n from events where tenant_id = 'ten_x'").get()).toEqual({ n: 2000 })
     db.close()
+  })
+
+  it('sizes the page cache from PARLEY_SQLITE_CACHE_MB (64 MiB by default)', async () => {
+    for (const [env, kib] of [[{}, 64 * 1024], [{ PARLEY_SQLITE_CACHE_MB: '16' }, 16 * 1024]] as const) {
+      const t = await startParley({ engine: 'sqlite', env })
+      try {
+        const { rows } = await sql<{ cache_size: number }>`pragma cache_size`.execute(t.parley.store.db)
+        expect(rows[0]!.cache_size).toBe(-kib) // negative: KiB rather than pages
+      } finally {
+        await t.close()
+      }
+    }
   })
 })

@@ -20,6 +20,8 @@ export interface Store {
 }
 
 export interface StoreOptions {
+  /** SQLite's page cache in MiB (default 64). */
+  sqliteCacheMb?: number
   /**
    * For a SQLite file: run WAL checkpoints in a worker thread (storage/checkpointer.ts), reporting
    * its errors here. Off for one-shot commands such as `parley migrate`.
@@ -31,7 +33,7 @@ export async function openStore(storage: Storage, options: StoreOptions = {}): P
   let checkpointer: Checkpointer | null = null
   let db: Kysely<Database>
   if (storage.kind === 'sqlite') {
-    db = await openSqlite(storage.path)
+    db = await openSqlite(storage.path, options.sqliteCacheMb ?? 64)
     if (storage.path !== ':memory:' && options.backgroundCheckpoints) {
       checkpointer = startCheckpointer(storage.path, options.backgroundCheckpoints.onError)
     }
@@ -51,7 +53,7 @@ export async function openStore(storage: Storage, options: StoreOptions = {}): P
   }
 }
 
-async function openSqlite(path: string): Promise<Kysely<Database>> {
+async function openSqlite(path: string, cacheMb: number): Promise<Kysely<Database>> {
   const { default: SQLite } = await import('better-sqlite3')
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
   const database = new SQLite(path)
@@ -60,6 +62,10 @@ async function openSqlite(path: string): Promise<Kysely<Database>> {
   database.pragma('synchronous = NORMAL')
   database.pragma('busy_timeout = 5000')
   database.pragma('foreign_keys = ON')
+  // SQLite's default page cache is 2 MiB. Sends to many conversations touch a leaf page per
+  // conversation in each index: past the cache, every insert reads its pages back from the OS
+  // (a 10,000-socket fan-out ran at 55 % of its speed with the default).
+  database.pragma(`cache_size = -${cacheMb * 1024}`)
   // The worker checkpoints long before this; it bounds the WAL if the worker cannot.
   database.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`)
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) })

@@ -6,6 +6,7 @@ import * as users from './migrations/002-users-and-signing-keys.js'
 import * as chat from './migrations/003-chat.js'
 import * as usage from './migrations/004-usage-and-alerts.js'
 import * as historyRevision from './migrations/005-history-revision.js'
+import * as membersByUser from './migrations/006-members-by-user-covering.js'
 
 type Step = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }
 
@@ -16,6 +17,7 @@ const STEPS: Record<string, Step> = {
   '003-chat': chat,
   '004-usage-and-alerts': usage,
   '005-history-revision': historyRevision,
+  '006-members-by-user-covering': membersByUser,
 }
 
 class StaticProvider implements MigrationProvider {

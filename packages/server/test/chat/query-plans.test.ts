@@ -1,0 +1,77 @@
+/**
+ * Lookups stay index seeks in a large tenant: SQLite must not answer them by scanning every
+ * membership or message of the tenant — what it chose for the writer's batch lookups
+ * (messages/store.ts) while the tenant and environment stood outside the OR of the keys, and for a
+ * user's conversations while the index by user did not cover the query.
+ */
+import { CompiledQuery } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { membershipLookup, retryLookup } from '../../src/messages/store.js'
+import { type TestParley, startParley } from '../helpers/parley.js'
+
+describe('batch lookups on a large SQLite tenant', () => {
+  let t: TestParley
+  const tenant = 'ten_plans'
+
+  beforeAll(async () => {
+    t = await startParley({ engine: 'sqlite' })
+    const db = t.parley.store.db
+    // Thousands of rows in one tenant and environment: enough for a scan to look cheap to nobody.
+    for (let c = 0; c < 300; c++) {
+      const members = Array.from({ length: 10 }, (_, u) => ({
+        tenant_id: tenant,
+        environment: 'live' as const,
+        conversation_id: `c${c}`,
+        user_id: `u${u}`,
+        role: 'member' as const,
+        joined_at: '2026-01-01T00:00:00.000Z',
+        last_read_seq: 0,
+      }))
+      await db.insertInto('members').values(members).execute()
+      const messages = Array.from({ length: 10 }, (_, n) => ({
+        tenant_id: tenant,
+        environment: 'live' as const,
+        conversation_id: `c${c}`,
+        seq: n + 1,
+        id: `msg_${c}_${n}`,
+        sender_id: `u${n}`,
+        text: 'x',
+        metadata: null,
+        client_message_id: `k${n}`,
+        created_at: '2026-01-01T00:00:00.000Z',
+        edited_at: null,
+        deleted_at: null,
+      }))
+      await db.insertInto('messages').values(messages).execute()
+    }
+  })
+  afterAll(() => t?.close())
+
+  const planOf = async (query: { compile(): CompiledQuery }) => {
+    const { sql, parameters } = query.compile()
+    const { rows } = await t.parley.store.db.executeQuery(CompiledQuery.raw(`explain query plan ${sql}`, [...parameters]))
+    return (rows as { detail: string }[]).map((r) => r.detail).join('\n')
+  }
+
+  it.each([2, 20, 100])('finds memberships of %i pairs by their whole key', async (size) => {
+    const args = [tenant, 'live', ...Array.from({ length: size }, (_, i) => [`c${i}`, 'u1']).flat()]
+    const plan = await planOf(membershipLookup(t.parley.store.db, (i) => args[i] as never, size))
+    expect(plan).toMatch(/SEARCH members USING COVERING INDEX \S+ \(tenant_id=\? AND environment=\? AND conversation_id=\? AND user_id=\?\)/)
+    expect(plan).not.toMatch(/\(tenant_id=\? AND environment=\?\)/)
+    expect(plan).not.toMatch(/^SCAN/m)
+  })
+
+  it.each([2, 20, 100])('finds earlier sends of %i client message ids by their whole key', async (size) => {
+    const args = [tenant, 'live', ...Array.from({ length: size }, (_, i) => [`c${i}`, 'u1', 'k1']).flat()]
+    const plan = await planOf(retryLookup(t.parley.store.db, (i) => args[i] as never, size))
+    expect(plan).toMatch(/SEARCH messages USING INDEX messages_idempotency \(tenant_id=\? AND environment=\? AND conversation_id=\? AND sender_id=\? AND client_message_id=\?\)/)
+    expect(plan).not.toMatch(/\(tenant_id=\? AND environment=\?\)/)
+    expect(plan).not.toMatch(/^SCAN/m)
+  })
+
+  it("finds a user's conversations through the index by user", async () => {
+    const query = t.parley.store.db.selectFrom('members').select('conversation_id').where('tenant_id', '=', tenant).where('environment', '=', 'live').where('user_id', '=', 'u3')
+    const plan = await planOf(query)
+    expect(plan).toMatch(/SEARCH members USING COVERING INDEX members_by_user \(tenant_id=\? AND environment=\? AND user_id=\?\)/)
+  })
+})
