@@ -140,7 +140,7 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
   const reader = new ConversationReader(conversationStore, messageStore)
   const conversations = new ConversationService(conversationStore, userStore, reader, uow)
   const historyReader = new HistoryReader(store.db, store.dialect, new HistoryCache(config.historyCacheMb * 1024 * 1024))
-  const messages = new MessageService(messageStore, conversationStore, uow, new MessageWriter(messageStore, uow), historyReader)
+  const messages = new MessageService(messageStore, conversationStore, uow, new MessageWriter(messageStore, conversationStore, uow), historyReader)
   users.onDeleted((tenantId, environment, userId) => conversations.removeUserEverywhere({ tenantId, environment }, userId))
 
   const usageStore = new UsageStore(store.db)

@@ -11,20 +11,10 @@ export class ConversationStore {
   // Every chat request opens its conversation with one of these (storage/prepared.ts).
   private readonly findQuery
   private readonly withMemberQuery
-  private readonly memberQuery
 
   constructor(readonly db: Db) {
     this.findQuery = prepare((arg) =>
       db.selectFrom('conversations').selectAll().where('tenant_id', '=', arg(0)).where('environment', '=', arg(1)).where('id', '=', arg(2)),
-    )
-    this.memberQuery = prepare((arg) =>
-      db
-        .selectFrom('members')
-        .selectAll()
-        .where('tenant_id', '=', arg(0))
-        .where('environment', '=', arg(1))
-        .where('conversation_id', '=', arg(2))
-        .where('user_id', '=', arg(3)),
     )
     this.withMemberQuery = prepare((arg) =>
       db
@@ -126,7 +116,14 @@ export class ConversationStore {
   }
 
   async member(scope: ChatScope, conversationId: string, userId: string): Promise<Member | null> {
-    const [row] = await this.memberQuery.execute(this.db, [scope.tenantId, scope.environment, conversationId, userId])
+    const row = await this.db
+      .selectFrom('members')
+      .selectAll()
+      .where('tenant_id', '=', scope.tenantId)
+      .where('environment', '=', scope.environment)
+      .where('conversation_id', '=', conversationId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst()
     return row ? memberFromRow(row) : null
   }
 

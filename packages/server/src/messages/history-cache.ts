@@ -52,7 +52,7 @@ export class HistoryCache {
     }
   }
 
-  /** Characters held (for tests and metrics). */
+  /** Characters held (for tests). */
   get chars(): number {
     return this.size
   }

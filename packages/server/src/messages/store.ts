@@ -13,23 +13,21 @@ const INSERT_CHUNK = 40
 const INSERT_COLUMNS = 10 // bound per row; edited_at and deleted_at are constants
 
 export class MessageStore {
-  // The queries of the send path and of history, compiled once (storage/prepared.ts).
+  // The queries of the send path, compiled once (storage/prepared.ts).
   private readonly reserveQuery
-  private readonly existsQuery
   private readonly insertQuery
   private readonly membersAmongQuery
   private readonly byClientIdsQuery
 
   constructor(readonly db: Db) {
-    const conversation = (arg: Arg) =>
-      db.updateTable('conversations').where('tenant_id', '=', arg(0)).where('environment', '=', arg(1)).where('id', '=', arg(2))
     this.reserveQuery = prepare((arg) =>
-      conversation(arg)
+      db
+        .updateTable('conversations')
+        .where('tenant_id', '=', arg(0))
+        .where('environment', '=', arg(1))
+        .where('id', '=', arg(2))
         .set((eb) => ({ last_seq: eb('last_seq', '+', arg(3)), last_activity_at: arg(4), history_revision: eb('history_revision', '+', 1) }))
         .returning('last_seq'),
-    )
-    this.existsQuery = prepare((arg) =>
-      db.selectFrom('conversations').select('id').where('tenant_id', '=', arg(0)).where('environment', '=', arg(1)).where('id', '=', arg(2)),
     )
     this.insertQuery = prepareBySize((arg, size) =>
       db.insertInto('messages').values(
@@ -65,10 +63,6 @@ export class MessageStore {
   async reserveSeqs(scope: ChatScope, conversationId: string, count: number, at: string, db: Db): Promise<number | null> {
     const [row] = await this.reserveQuery.execute(db, [scope.tenantId, scope.environment, conversationId, count, at])
     return row ? Number(row.last_seq) : null
-  }
-
-  async conversationExists(scope: ChatScope, conversationId: string, db: Db): Promise<boolean> {
-    return (await this.existsQuery.execute(db, [scope.tenantId, scope.environment, conversationId])).length > 0
   }
 
   /** Which of these (conversation, user) pairs are memberships (at most a batch's worth). */

@@ -10,6 +10,7 @@
  * trips the unique index; the batch then rolls back whole and is written again one send at a time.
  */
 import type { ChatScope } from '../conversations/model.js'
+import type { ConversationStore } from '../conversations/store.js'
 import { ApiError, notFound } from '../errors.js'
 import { domainEvent } from '../events/outbox.js'
 import type { Emit, UnitOfWork } from '../events/unit-of-work.js'
@@ -49,6 +50,7 @@ export class MessageWriter {
 
   constructor(
     private readonly store: MessageStore,
+    private readonly conversations: ConversationStore,
     private readonly uow: UnitOfWork,
   ) {}
 
@@ -147,7 +149,7 @@ export class MessageWriter {
         if (fresh.length === 0) {
           // Refusals and retries only: nothing to lock, but a refusal of a missing conversation is a 404.
           const refused = group.some((i) => results[i] instanceof ApiError)
-          if (refused && !(await this.store.conversationExists(scope, conversationId, trx))) gone()
+          if (refused && !(await this.conversations.find(scope, conversationId, trx))) gone()
           continue
         }
         const lastSeq = await this.store.reserveSeqs(scope, conversationId, fresh.length, createdAt, trx)

@@ -47,7 +47,7 @@ const memory: Implementation = {
 
 const redis: Implementation = {
   name: 'redis',
-  skip: !redisUrl,
+  skip: !redisUrl, // needs a live Redis; with PARLEY_TEST_REQUIRE_SERVICES=1 (CI) a missing one fails above
   open() {
     const url = redisUrl!
     const prefix = `parley-test-rl-${unique()}:`
