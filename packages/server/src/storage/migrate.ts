@@ -7,6 +7,7 @@ import * as chat from './migrations/003-chat.js'
 import * as usage from './migrations/004-usage-and-alerts.js'
 import * as historyRevision from './migrations/005-history-revision.js'
 import * as membersByUser from './migrations/006-members-by-user-covering.js'
+import * as messageIndexes from './migrations/007-message-indexes-that-append.js'
 
 type Step = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }
 
@@ -18,6 +19,7 @@ const STEPS: Record<string, Step> = {
   '004-usage-and-alerts': usage,
   '005-history-revision': historyRevision,
   '006-members-by-user-covering': membersByUser,
+  '007-message-indexes-that-append': messageIndexes,
 }
 
 class StaticProvider implements MigrationProvider {

@@ -69,6 +69,17 @@ describe('batch lookups on a large SQLite tenant', () => {
     expect(plan).not.toMatch(/^SCAN/m)
   })
 
+  it('finds a message by its id through the index by id (ids append to it)', async () => {
+    const query = t.parley.store.db
+      .selectFrom('messages')
+      .select('seq')
+      .where('tenant_id', '=', tenant)
+      .where('environment', '=', 'live')
+      .where('conversation_id', '=', 'c7')
+      .where('id', '=', 'msg_7_3')
+    expect(await planOf(query)).toMatch(/SEARCH messages USING INDEX messages_by_id \(tenant_id=\? AND environment=\? AND id=\?\)/)
+  })
+
   it("finds a user's conversations through the index by user", async () => {
     const query = t.parley.store.db.selectFrom('members').select('conversation_id').where('tenant_id', '=', tenant).where('environment', '=', 'live').where('user_id', '=', 'u3')
     const plan = await planOf(query)
