@@ -1,5 +1,6 @@
 // Starts a real Parley for a benchmark: the built CLI (`npm run build` first), pinned to CPU 0 when
-// taskset exists, on a fresh SQLite file (or PARLEY_DATABASE_URL), logs at warn.
+// taskset exists, on a fresh SQLite file (or PARLEY_DATABASE_URL), logs at warn. BENCH_NODE_ARGS
+// passes flags to the server's node, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -22,7 +23,7 @@ export async function freePort() {
 }
 
 /** Starts Parley and resolves when /readyz answers 200. */
-export async function startServer(env = {}, nodeArgs = []) {
+export async function startServer(env = {}, nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []) {
   const dir = mkdtempSync(join(tmpdir(), 'parley-bench-'))
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`

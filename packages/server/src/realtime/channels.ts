@@ -13,6 +13,10 @@ import type { DomainEvent } from '../events/envelope.js'
 
 export const conversationChannel = (tenantId: string, environment: Environment, conversationId: string) =>
   `conv:${tenantId}:${environment}:${conversationId}`
+/** The conversation id of a `conv:<tenant>:<env>:<id>` channel (the id may contain colons), else ''. */
+export function conversationOfChannel(channel: string): string {
+  return channel.startsWith('conv:') ? channel.split(':').slice(3).join(':') : ''
+}
 export const userChannel = (tenantId: string, environment: Environment, userId: string) => `user:${tenantId}:${environment}:${userId}`
 export const tenantChannel = (tenantId: string, environment: Environment) => `tenant:${tenantId}:${environment}`
 

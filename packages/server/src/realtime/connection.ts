@@ -7,7 +7,8 @@ import type { WebSocket } from 'ws'
 import { ApiError } from '../errors.js'
 import { newId } from '../ids.js'
 import { conversationChannel, tenantChannel, userChannel } from './channels.js'
-import type { ControlEvent, Hub, Subscriber } from './hub.js'
+import { writeFrame } from './frame.js'
+import type { Broadcast, ControlEvent, Hub, Subscriber } from './hub.js'
 import type { SocketCaller } from './identity.js'
 import { CLOSE, type ClientFrame, frames } from './protocol.js'
 
@@ -37,12 +38,6 @@ const TYPING_MIN_INTERVAL_MS = 1000
 const RESUME_WINDOW_MS = 250
 const MAX_HELD = 1000
 
-interface Pending {
-  channel: string
-  payload: string
-  seq: number | undefined
-}
-
 export class Connection implements Subscriber {
   readonly id = newId('connection')
   readonly channels = new Set<string>()
@@ -50,9 +45,9 @@ export class Connection implements Subscriber {
   missedPongs = 0
   expiryWarned = false
   /** Conversations being replayed: live frames wait here so nothing is sent twice or out of order. */
-  private replaying: Map<string, Pending[]> | null = null
+  private replaying: Map<string, Broadcast[]> | null = null
   /** Live events held during the resume window; null once released. */
-  private held: Pending[] | null = null
+  private held: Broadcast[] | null = null
   /**
    * The message.created seqs this socket was sent, per conversation with traffic: replays and
    * late broker deliveries skip them, so each message reaches the socket exactly once.
@@ -102,33 +97,34 @@ export class Connection implements Subscriber {
     const held = this.held
     if (!held) return
     this.held = null
-    for (const { channel, payload, seq } of held) this.deliver(channel, payload, seq)
+    for (const broadcast of held) this.deliver(broadcast)
   }
 
-  receive(channel: string, payload: string, control: ControlEvent | null, seq: number | undefined): void {
+  receive(broadcast: Broadcast): void {
+    const { control } = broadcast
     if (control) {
       if (control.event === 'typing' && control.data.userId === this.userId) return
       this.follow(control)
     }
     if (this.held) {
-      this.held.push({ channel, payload, seq })
+      this.held.push(broadcast)
       if (this.held.length >= MAX_HELD) this.release()
       return
     }
-    this.deliver(channel, payload, seq)
+    this.deliver(broadcast)
   }
 
-  private deliver(channel: string, payload: string, seq: number | undefined): void {
-    const conversationId = conversationIdOf(channel)
+  private deliver(broadcast: Broadcast): void {
+    const { conversationId, seq } = broadcast
     const queue = this.replaying?.get(conversationId)
-    if (queue) queue.push({ channel, payload, seq })
+    if (queue) queue.push(broadcast)
     // Tenant-wide sockets (secret keys) do not resume: nothing to deduplicate.
-    else if (seq === undefined || conversationId === '') this.write(payload)
-    else this.sendMessage(conversationId, seq, payload)
+    else if (seq === undefined || conversationId === '') this.write(broadcast.frame)
+    else this.sendMessage(conversationId, seq, broadcast.frame)
   }
 
-  /** Writes a message.created frame unless this socket already had that seq. */
-  private sendMessage(conversationId: string, seq: number, payload: string): void {
+  /** Writes a message.created frame (text, or prebuilt bytes) unless this socket already had that seq. */
+  private sendMessage(conversationId: string, seq: number, payload: string | Buffer): void {
     this.sent ??= new Map()
     let record = this.sent.get(conversationId)
     if (!record) {
@@ -189,7 +185,8 @@ export class Connection implements Subscriber {
     if (this.socket.readyState === this.socket.OPEN) this.socket.close(code, reason)
   }
 
-  write(payload: string): void {
+  /** Sends a frame: text of this socket's own, or the prebuilt bytes of a broadcast. */
+  write(payload: string | Buffer): void {
     if (this.socket.readyState !== this.socket.OPEN) return
     // A reader that cannot keep up is dropped rather than allowed to grow our memory.
     if (this.socket.bufferedAmount > this.context.maxBufferedBytes) {
@@ -197,7 +194,8 @@ export class Connection implements Subscriber {
       this.socket.terminate()
       return
     }
-    this.socket.send(payload)
+    if (typeof payload === 'string') this.socket.send(payload)
+    else writeFrame(this.socket, payload)
   }
 
   /** Joins or leaves conversation channels as membership changes reach this socket. */
@@ -279,18 +277,13 @@ export class Connection implements Subscriber {
           ;(this.sent ??= new Map()).set(id, { top: afterSeq, beforeResume: null })
         }
         // Live frames that arrived meanwhile, in order; anything the replay covered is skipped.
-        for (const { channel, payload, seq } of queued) this.deliver(channel, payload, seq)
+        for (const broadcast of queued) this.deliver(broadcast)
       }
     } finally {
       this.replaying = null
     }
     this.write(frames.resumed())
   }
-}
-
-/** `conv:<tenant>:<env>:<id>`; the id itself may contain colons, the parts before it cannot. */
-function conversationIdOf(channel: string): string {
-  return channel.startsWith('conv:') ? channel.split(':').slice(3).join(':') : ''
 }
 
 /** The close code that tells a client what to do about a failed credential. */

@@ -1,10 +1,13 @@
 /**
  * The local side of fan-out: which of this node's sockets listen on which broker channel.
  * The broker is subscribed to a channel while at least one local socket needs it, so a node only
- * receives what its sockets need. Each payload arrives serialised once and is written as-is to
- * every subscribed socket; only the rare membership events are parsed, so sockets can follow them.
+ * receives what its sockets need. Each payload arrives serialised once and goes to every subscribed
+ * socket as one prebuilt frame; only the rare membership events are parsed, so sockets can follow
+ * them.
  */
 import type { Broker } from './broker.js'
+import { conversationOfChannel } from './channels.js'
+import { textFrame } from './frame.js'
 
 export interface ControlEvent {
   event: string
@@ -12,11 +15,31 @@ export interface ControlEvent {
   data: Record<string, any>
 }
 
+/** One payload on its way to the subscribers of a channel: everything about it is worked out once. */
+export class Broadcast {
+  private bytes: Buffer | null = null
+
+  constructor(
+    readonly channel: string,
+    readonly payload: string,
+    /** The conversation of a conversation channel; '' on user and tenant channels. */
+    readonly conversationId: string,
+    /** Set for membership events and typing. */
+    readonly control: ControlEvent | null,
+    /** The message's seq, for message.created payloads. */
+    readonly seq: number | undefined,
+  ) {}
+
+  /** The WebSocket frame, built for the first socket that is written to and reused by the rest. */
+  get frame(): Buffer {
+    return (this.bytes ??= textFrame(this.payload))
+  }
+}
+
 export interface Subscriber {
   /** The channels this subscriber is on (owned by the hub). */
   readonly channels: Set<string>
-  /** `seq` is set for message.created payloads (read once per payload, not per socket). */
-  receive(channel: string, payload: string, control: ControlEvent | null, seq: number | undefined): void
+  receive(broadcast: Broadcast): void
 }
 
 const MESSAGE_CREATED = '{"type":"event","event":"message.created"'
@@ -68,7 +91,8 @@ export class Hub {
     if (!entry) return
     const control = CONTROL.test(payload) ? (JSON.parse(payload) as ControlEvent) : null
     const seq = payload.startsWith(MESSAGE_CREATED) ? Number(SEQ.exec(payload)?.[1]) : undefined
+    const broadcast = new Broadcast(channel, payload, conversationOfChannel(channel), control, seq)
     // A copy: receiving may make a subscriber leave this very channel.
-    for (const subscriber of [...entry.subscribers]) subscriber.receive(channel, payload, control, seq)
+    for (const subscriber of [...entry.subscribers]) subscriber.receive(broadcast)
   }
 }
