@@ -1,5 +1,6 @@
 // Starts a real Parley for a benchmark: the built CLI (`npm run build` first), pinned to CPU 0 when
-// taskset exists, on a fresh SQLite file (or PARLEY_DATABASE_URL), logs at warn. BENCH_NODE_ARGS
+// taskset exists, on a fresh SQLite file (or PARLEY_DATABASE_URL), logs at warn. BENCH_SERVER_STDOUT=1
+// shows the server's stdout (e.g. with --trace-gc); BENCH_NODE_ARGS
 // passes flags to the server's node, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -31,7 +32,7 @@ export async function startServer(env = {}, nodeArgs = process.env.BENCH_NODE_AR
   const node = [process.execPath, ...nodeArgs, cli, 'start']
   const command = hasTaskset ? ['taskset', ['-c', '0', ...node]] : [node[0], node.slice(1)]
   const child = spawn(command[0], command[1], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', process.env.BENCH_SERVER_STDOUT ? 'inherit' : 'ignore', 'inherit'],
     env: {
       ...process.env,
       PARLEY_PORT: String(port),

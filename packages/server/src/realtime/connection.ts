@@ -43,6 +43,8 @@ export class Connection implements Subscriber {
   readonly channels = new Set<string>()
   alive = true
   missedPongs = 0
+  /** Which of the gateway's sweeps (0–29) pings this socket. */
+  heartbeatSlot = 0
   expiryWarned = false
   /** Conversations being replayed: live frames wait here so nothing is sent twice or out of order. */
   private replaying: Map<string, Broadcast[]> | null = null

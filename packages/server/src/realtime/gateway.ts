@@ -2,7 +2,8 @@
  * GET /v1/realtime: the WebSocket gateway (API.md §6). Authenticates before the upgrade when an
  * Authorization header is present (a bad one is refused with HTTP 401/403, no socket is opened);
  * otherwise the first frame must be `auth` within 10 s, and unauthenticated sockets per IP are
- * capped. One sweep per second drives token expiry for every socket, one per 30 s the heartbeat.
+ * capped. One sweep per second drives token expiry for every socket and the heartbeat of a
+ * thirtieth of them, so each socket is pinged every 30 s and never all of them at once.
  */
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
@@ -31,6 +32,9 @@ interface Frame {
   isBinary: boolean
 }
 
+/** Sweeps (one a second) per heartbeat. */
+const HEARTBEAT_TICKS = HEARTBEAT_MS / 1000
+
 export class RealtimeGateway {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
   private readonly connections = new Set<Connection>()
@@ -38,6 +42,8 @@ export class RealtimeGateway {
   private readonly frameLimiter = new MemoryLimiter()
   private sweepTimer: NodeJS.Timeout | null = null
   private ticks = 0
+  /** Hands out heartbeat slots round-robin, so each sweep pings an even share of the sockets. */
+  private slots = 0
 
   constructor(
     private readonly authenticator: SocketAuthenticator,
@@ -163,6 +169,7 @@ export class RealtimeGateway {
    */
   private async open(ws: WebSocket, caller: SocketCaller, credential: string, early: Frame[] = []): Promise<void> {
     const connection = new Connection(ws, caller, credential, this.connectionContext())
+    connection.heartbeatSlot = this.slots++ % HEARTBEAT_TICKS
     this.connections.add(connection)
     ws.on('pong', () => {
       connection.alive = true
@@ -211,7 +218,9 @@ export class RealtimeGateway {
 
   private sweep(): void {
     const now = Date.now()
-    const heartbeat = ++this.ticks % (HEARTBEAT_MS / 1000) === 0
+    // Each socket is pinged on its own sweep of the 30: pinging 10,000 sockets in one sweep held the
+    // event loop for ~100 ms (and their pongs came back together), a latency spike every 30 s.
+    const slot = ++this.ticks % HEARTBEAT_TICKS
     for (const connection of this.connections) {
       const expiresAt = connection.expiresAt
       if (expiresAt !== null) {
@@ -225,7 +234,7 @@ export class RealtimeGateway {
           connection.write(frames.expiring(new Date(expiresAt * 1000).toISOString()))
         }
       }
-      if (heartbeat) {
+      if (connection.heartbeatSlot === slot) {
         connection.missedPongs = connection.alive ? 0 : connection.missedPongs + 1
         if (connection.missedPongs >= 2) {
           connection.socket.terminate()

@@ -46,6 +46,22 @@ describe('heartbeat', () => {
     await waitFor(() => t.parley.services.gateway.openSockets === 0)
   })
 
+  it('spreads the pings over the 30 s: each socket once, not all in the same sweep', async () => {
+    const sockets = await Promise.all(['dan', 'eve', 'fay'].map(async (id) => connect(url, await world.token(id))))
+    const pingedAt = sockets.map(() => [] as number[])
+    sockets.forEach((socket, i) => socket.ws.on('ping', () => pingedAt[i]!.push(tick)))
+    let tick = 0
+    for (tick = 1; tick <= 30; tick++) {
+      vi.advanceTimersByTime(1000)
+      await sleep(10)
+    }
+    await sleep(100)
+    expect(pingedAt.map((ticks) => ticks.length)).toEqual([1, 1, 1])
+    expect(new Set(pingedAt.map((ticks) => ticks[0])).size).toBe(3)
+    for (const socket of sockets) socket.close()
+    await waitFor(() => t.parley.services.gateway.openSockets === 0)
+  })
+
   it('drops a socket that misses two pings, and not after one', async () => {
     const healthy = await connect(url, await world.token('ben'))
     const silent = await connect(url, await world.token('cat'))
