@@ -38,7 +38,7 @@ const cpuSeconds = (pid) => {
 const rssBytes = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024
 
 function clients() {
-  const child = fork(join(here, 'clients.mjs'), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(join(here, 'clients.mjs'), [], { execArgv: (process.env.BENCH_CLIENT_NODE_ARGS ?? '').split(' ').filter(Boolean), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   if (hasTaskset) import('node:child_process').then(({ spawnSync }) => spawnSync('taskset', ['-cp', '1', String(child.pid)]))
   const ask = (command) =>
     new Promise((resolve) => {
