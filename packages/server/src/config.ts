@@ -3,6 +3,7 @@
  * This is the only module that reads process.env.
  */
 import { dirname, resolve } from 'node:path'
+import { hasKeyPrefix, looksLikeSessionToken } from './auth/key-format.js'
 
 export type Storage = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string }
 
@@ -157,6 +158,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
   const adminKey = env.PARLEY_ADMIN_KEY || null
   if (adminKey !== null && (adminKey.length < 32 || /\s/.test(adminKey))) {
     throw new ConfigError('PARLEY_ADMIN_KEY', 'must be at least 32 characters with no spaces')
+  }
+  if (adminKey !== null && (hasKeyPrefix(adminKey) || looksLikeSessionToken(adminKey))) {
+    throw new ConfigError('PARLEY_ADMIN_KEY', 'must not look like a tenant key (sk_/pk_) or a session token (a JWT)')
   }
   const logLevel = (env.PARLEY_LOG_LEVEL || 'info').toLowerCase() as Config['logLevel']
   if (!LOG_LEVELS.includes(logLevel)) {

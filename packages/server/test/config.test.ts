@@ -45,6 +45,11 @@ describe('configuration', () => {
     ['PARLEY_USER_RATE_LIMIT', '100 per minute'],
     ['PARLEY_REDIS_URL', 'localhost:6379'],
     ['PARLEY_ADMIN_KEY', 'short'],
+    // Credentials of these shapes are judged as tenant keys or session tokens, never as the admin key.
+    ['PARLEY_ADMIN_KEY', `sk_live_${'a'.repeat(40)}`],
+    ['PARLEY_ADMIN_KEY', `pk_test_${'a'.repeat(40)}`],
+    ['PARLEY_ADMIN_KEY', `eyJ${'a'.repeat(40)}`],
+    ['PARLEY_ADMIN_KEY', `${'a'.repeat(20)}.${'b'.repeat(20)}.${'c'.repeat(20)}`],
     ['PARLEY_LOG_LEVEL', 'loud'],
   ])('names %s when its value (%s) is invalid', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError)

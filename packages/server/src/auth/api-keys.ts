@@ -1,9 +1,10 @@
 /**
- * The verification hot path for API keys. In order, and stopping at the first failure:
- *   1. format and checksum (no storage access for typos and forgeries),
- *   2. SHA-256 of the plaintext,
- *   3. the in-memory cache of key records, with negative entries for unknown hashes,
- *   4. on a miss, one indexed read by hash (never a write: lastUsedAt is recorded in memory).
+ * The verification hot path for API keys. In order, and stopping at the first answer:
+ *   1. SHA-256 of the plaintext,
+ *   2. the in-memory cache of key records by hash, with negative entries for unknown hashes (an
+ *      entry exists only for a candidate that passed step 3 before, so a hit needs no re-check),
+ *   3. on a miss, format and checksum (no storage access for typos and forgeries),
+ *   4. then one indexed read by hash (never a write: lastUsedAt is recorded in memory).
  * Changes made on this node invalidate the cache at once; changes made on other nodes are seen
  * within the cache TTL (and at once when the Redis broker relays invalidations).
  */
@@ -39,15 +40,12 @@ export class KeyVerifier {
     this.tenants = new TtlCache(Math.min(options.maxEntries, 100_000), options.ttlMs)
   }
 
-  /**
-   * The key and its tenant, or a thrown 401 invalid_api_key. Synchronous when both are cached.
-   * `hash` may be passed when the caller already computed the SHA-256 of the candidate.
-   */
-  verify(candidate: string, now = Date.now(), hash?: string): MaybePromise<VerifiedKey> {
-    if (parseKey(candidate) === null) throw invalidApiKey()
-    const digest = hash ?? sha256Hex(candidate)
+  /** The key and its tenant, or a thrown 401 invalid_api_key. Synchronous when both are cached. */
+  verify(candidate: string, now = Date.now()): MaybePromise<VerifiedKey> {
+    const digest = sha256Hex(candidate)
     const cached = this.keys.get(digest, now)
     if (cached !== undefined) return this.withTenant(cached, now)
+    if (parseKey(candidate) === null) throw invalidApiKey()
     return this.keyStore.findByHash(digest).then((key) => {
       this.keys.set(digest, key, now)
       return this.withTenant(key, now)
@@ -80,5 +78,4 @@ export class KeyVerifier {
   invalidateTenant(id: string): void {
     this.tenants.delete(id)
   }
-
 }

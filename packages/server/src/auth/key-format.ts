@@ -66,6 +66,13 @@ export function hasKeyPrefix(candidate: string): boolean {
   return /^(sk|pk)_(live|test)_/.test(candidate)
 }
 
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
+
+/** Is this shaped like a JWT (or starts like a base64url JSON header)? It is judged as a session token. */
+export function looksLikeSessionToken(candidate: string): boolean {
+  return JWT_SHAPE.test(candidate) || candidate.startsWith('eyJ')
+}
+
 /** The key's public face: prefix, first 4 and last 4 characters of the body, joined by "…". */
 export function displayOf(key: string): string {
   const body = key.slice(8)

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isAdminKey } from '../auth/admin-key.js'
 import type { KeyVerifier } from '../auth/api-keys.js'
 import type { Caller, SecretCaller, SessionCaller } from '../auth/caller.js'
-import { hasKeyPrefix } from '../auth/key-format.js'
+import { hasKeyPrefix, looksLikeSessionToken } from '../auth/key-format.js'
 import { hasScope } from '../auth/scopes.js'
 import { ApiError } from '../errors.js'
 import { sha256Hex } from '../lib/crypto.js'
@@ -32,7 +32,6 @@ export interface AuthDeps {
 
 type Tenanted = Exclude<Caller, { kind: 'admin' }>
 
-const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 const BEARER = /^Bearer +([^\s]+) *$/i
 const TOKEN_CODES = new Set(['invalid_token', 'token_expired', 'token_revoked'])
 
@@ -73,19 +72,20 @@ function authenticate(request: FastifyRequest, policy: AuthPolicy, deps: AuthDep
   if (credential === null) {
     throw new ApiError('authentication_required', 'Header x-api-key not found (or send Authorization: Bearer <credential>)')
   }
-  const hash = sha256Hex(credential)
-  if (isAdminKey(hash, deps.adminKeyHash)) return adminCaller(request, policy, deps)
-
+  // The credential's shape picks the check. The admin key never has a tenant key's prefix nor a
+  // JWT's shape (config.ts refuses such a PARLEY_ADMIN_KEY), so only the remaining credentials
+  // are compared with it; which path runs depends on public characters, never on a secret.
   let caller: MaybePromise<Tenanted>
   if (hasKeyPrefix(credential)) {
-    caller = andThen(deps.keys.verify(credential, Date.now(), hash), ({ key, tenant }): Tenanted =>
+    caller = andThen(deps.keys.verify(credential), ({ key, tenant }): Tenanted =>
       key.type === 'secret'
         ? { kind: 'secret', tenant, environment: key.environment, key, scopes: key.scopes, isAdmin: false }
         : { kind: 'publishable', tenant, environment: key.environment, key },
     )
-  } else if (JWT_SHAPE.test(credential) || credential.startsWith('eyJ')) {
-    // Anything shaped like a JWT (a base64url JSON header) is judged as a session token.
+  } else if (looksLikeSessionToken(credential)) {
     caller = deps.sessions.verify(credential)
+  } else if (isAdminKey(sha256Hex(credential), deps.adminKeyHash)) {
+    return adminCaller(request, policy, deps)
   } else {
     throw new ApiError('invalid_api_key', 'Invalid API credentials')
   }
