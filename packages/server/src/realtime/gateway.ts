@@ -36,6 +36,8 @@ interface Frame {
 const HEARTBEAT_TICKS = HEARTBEAT_MS / 1000
 
 export class RealtimeGateway {
+  // No permessage-deflate: broadcasts are written to the TCP socket as prebuilt frames (frame.ts),
+  // which is only in order with ws's own frames while ws writes each of them synchronously.
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
   private readonly connections = new Set<Connection>()
   private readonly pendingPerIp = new Map<string, number>()

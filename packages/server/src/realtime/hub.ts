@@ -20,7 +20,6 @@ export class Broadcast {
   private bytes: Buffer | null = null
 
   constructor(
-    readonly channel: string,
     readonly payload: string,
     /** The conversation of a conversation channel; '' on user and tenant channels. */
     readonly conversationId: string,
@@ -91,7 +90,7 @@ export class Hub {
     if (!entry) return
     const control = CONTROL.test(payload) ? (JSON.parse(payload) as ControlEvent) : null
     const seq = payload.startsWith(MESSAGE_CREATED) ? Number(SEQ.exec(payload)?.[1]) : undefined
-    const broadcast = new Broadcast(channel, payload, conversationOfChannel(channel), control, seq)
+    const broadcast = new Broadcast(payload, conversationOfChannel(channel), control, seq)
     // A copy: receiving may make a subscriber leave this very channel.
     for (const subscriber of [...entry.subscribers]) subscriber.receive(broadcast)
   }
