@@ -14,7 +14,9 @@ const runs = [
   ['limiter/run.mjs'],
   ['messages/run.mjs'],
   ['fanout/run.mjs', '--sockets', '1000,10000'],
+  ['webhooks/run.mjs'],
   ['messages/run.mjs', '--postgres'],
+  ['webhooks/run.mjs', '--postgres'],
   ['fanout/run.mjs', '--sockets', '1000', '--redis'],
 ]
 let failed = false

@@ -41,6 +41,8 @@ export async function startServer(env = {}, nodeArgs = process.env.BENCH_NODE_AR
       PARLEY_DATABASE_URL: `sqlite:${join(dir, 'parley.db')}`,
       PARLEY_ADMIN_KEY: adminKey,
       PARLEY_LOG_LEVEL: 'warn',
+      // Every simulated client connects from this one machine: the per-address cap would refuse them.
+      PARLEY_MAX_CONNECTIONS_PER_IP: '0',
       ...env,
     },
   })

@@ -5,7 +5,10 @@
 import { createServer } from 'node:http'
 
 const PARLEY_URL = process.env.PARLEY_URL ?? 'http://localhost:8080'
-const SECRET_KEY = process.env.PARLEY_SECRET_KEY // sk_live_… or sk_test_…, never sent to browsers
+// sk_live_… or sk_test_…, never sent to browsers. Best a key with just the scopes this route hands
+// out (tokens carry their key's scopes): users:write tokens:write conversations:read
+// conversations:write messages:read messages:write (docs/security.md, "The key behind a session route").
+const SECRET_KEY = process.env.PARLEY_SECRET_KEY
 const PORT = Number(process.env.PORT ?? 3000)
 
 async function parley(method, path, body) {

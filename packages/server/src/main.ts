@@ -1,22 +1,37 @@
 /**
  * The `parley` command: `parley start` runs the server in the foreground, `parley migrate`
- * applies migrations and exits.
+ * applies migrations and exits, `parley help [command]` and `parley --version` inform. Without a
+ * command it shows the help: starting a server must be asked for. The client commands (keys,
+ * users, tail, …) are @parley/node's, run by cli/client-commands.ts.
  */
-import { createParley } from './app.js'
+import type { AddressInfo } from 'node:net'
+import type { Parley } from './app.js'
+import { COMMAND_HELP, type CommandName, USAGE, isCommand } from './cli-help.js'
+import { isClientCommand } from './cli/client-commands.js'
 import { ConfigError, type Config, loadConfig } from './config.js'
-import { openStore } from './storage/database.js'
-import { migrate } from './storage/migrate.js'
+import { displayUrl } from './lib/display-url.js'
+import { PACKAGE_VERSION } from './lib/package-version.js'
+import { UnsafeFileError } from './lib/private-files.js'
 
-const USAGE = `Usage: parley <command>
+const HELP_FLAGS = ['--help', '-h']
 
-Commands:
-  start     Run the Parley server in the foreground (configuration: PARLEY_* variables)
-  migrate   Apply database migrations and exit
-`
+/** Bad usage (SDK.md: exit code 2): say what was wrong, then how to get it right. */
+function usageError(problem: string, help: string): void {
+  process.stderr.write(`parley: ${problem}\n\n${help}`)
+  process.exitCode = 2
+}
 
 export async function main(argv: string[]): Promise<void> {
-  const command = argv[0] ?? 'start'
-  if (command === 'help' || command === '--help' || command === '-h') return void process.stdout.write(USAGE)
+  const [command, ...rest] = argv
+  if (command === undefined) return usageError('no command given (to run the server: parley start)', USAGE)
+  if (command === '--version' || command === '-v') return void process.stdout.write(`${PACKAGE_VERSION}\n`)
+  if (HELP_FLAGS.includes(command)) return void process.stdout.write(USAGE)
+  if (isClientCommand(command)) return runClient(argv)
+  if (command === 'help' && rest.length === 1 && isClientCommand(rest[0]!)) return runClient([rest[0]!, '--help'])
+  if (!isCommand(command)) return usageError(`unknown command "${command}"`, USAGE)
+  if (rest.some((arg) => HELP_FLAGS.includes(arg))) return void process.stdout.write(COMMAND_HELP[command])
+  if (command === 'help') return help(rest)
+  if (rest.length > 0) return usageError(`${command} takes no arguments (got "${rest[0]}")`, COMMAND_HELP[command])
   let config: Readonly<Config>
   try {
     config = loadConfig()
@@ -27,13 +42,25 @@ export async function main(argv: string[]): Promise<void> {
     }
     throw error
   }
-  if (command === 'migrate') return runMigrate(config)
-  if (command === 'start') return runStart(config)
-  process.stderr.write(`Unknown command "${command}"\n\n${USAGE}`)
-  process.exit(2)
+  return command === 'migrate' ? runMigrate(config) : runStart(config)
 }
 
+async function runClient(argv: string[]): Promise<void> {
+  const { runClientCommand } = await import('./cli/client-commands.js')
+  process.exitCode = await runClientCommand(argv)
+}
+
+function help(args: string[]): void {
+  if (args.length === 0) return void process.stdout.write(USAGE)
+  const [topic] = args
+  if (args.length > 1 || !isCommand(topic!)) return usageError(`no help for "${args.join(' ')}": not a command`, USAGE)
+  process.stdout.write(COMMAND_HELP[topic as CommandName])
+}
+
+// The server's modules load only for the commands that need them, so help and --version answer at once.
 async function runMigrate(config: Readonly<Config>): Promise<void> {
+  const { openStore } = await import('./storage/database.js')
+  const { migrate } = await import('./storage/migrate.js')
   const store = await openStore(config.storage)
   try {
     const applied = await migrate(store)
@@ -44,7 +71,16 @@ async function runMigrate(config: Readonly<Config>): Promise<void> {
 }
 
 async function runStart(config: Readonly<Config>): Promise<void> {
-  const parley = await createParley(config)
+  const { createParley } = await import('./app.js')
+  let parley: Parley
+  try {
+    parley = await createParley(config)
+  } catch (error) {
+    // createParley has closed whatever it had opened; say why in one line, like a config error.
+    process.stderr.write(`Parley could not start: ${error instanceof Error ? error.message : String(error)}\n`)
+    // Exit code 2, as for configuration: the operator's to fix (an unsafe signing.kek, say).
+    process.exit(error instanceof ConfigError || error instanceof UnsafeFileError ? 2 : 1)
+  }
   try {
     await parley.app.listen({ port: config.port, host: config.host })
   } catch (error) {
@@ -53,17 +89,7 @@ async function runStart(config: Readonly<Config>): Promise<void> {
     await parley.close()
     throw error
   }
-  const address = parley.app.server.address()
-  const port = typeof address === 'object' && address ? address.port : config.port
-  const local = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`
-  const lines = [
-    '',
-    `Parley is running on ${local}`,
-    `  API reference   ${local}/docs`,
-    `  OpenAPI         ${local}/openapi.json`,
-    `  Health          ${local}/readyz`,
-    `  Storage         ${config.storage.kind === 'sqlite' ? `sqlite:${config.storage.path}` : 'postgres'}`,
-  ]
+  const lines = banner(config, parley.app.server.address() as AddressInfo)
   if (parley.adminKey.generated) {
     lines.push('', `  Admin key (shown once, store it now): ${parley.adminKey.generated}`)
   }
@@ -86,4 +112,23 @@ async function runStart(config: Readonly<Config>): Promise<void> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+}
+
+/** What an operator needs to see at start: where to reach it and what it stores into, without secrets. */
+function banner(config: Readonly<Config>, listening: AddressInfo): string[] {
+  const bracket = (host: string) => (host.includes(':') ? `[${host}]` : host)
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : bracket(config.host)
+  const local = `http://${host}:${listening.port}`
+  const storage = config.storage.kind === 'sqlite' ? `sqlite:${config.storage.path}` : displayUrl(config.storage.url)
+  const lines = [
+    '',
+    `Parley ${PACKAGE_VERSION} is running on ${local}`,
+    `  Listening       ${bracket(listening.address)}:${listening.port}`,
+    `  API reference   ${local}/docs`,
+    `  OpenAPI         ${local}/openapi.json`,
+    `  Health          ${local}/readyz`,
+    `  Storage         ${storage}`,
+  ]
+  if (config.redisUrl) lines.push(`  Redis           ${displayUrl(config.redisUrl)} (prefix ${config.redisPrefix})`)
+  return lines
 }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest'
 import type { DomainEvent } from '../src/events/envelope.js'
 import { type TestParley, type TestTenant, startParley } from './helpers/parley.js'
+import { sleep } from './helpers/wait.js'
 
 let t: TestParley
 let tenant: TestTenant
@@ -53,7 +54,7 @@ it('does not fire errorRate when most requests succeed', async () => {
 it('fires trafficSpike when the latest minute jumps above the hourly average', async () => {
   // The rule looks at the latest minute bucket: keep all requests of this test inside one minute.
   const intoMinute = Date.now() % 60_000
-  if (intoMinute > 55_000) await new Promise((resolve) => setTimeout(resolve, 60_500 - intoMinute))
+  if (intoMinute > 55_000) await sleep(60_500 - intoMinute)
   await t.call('PUT', '/v1/alerts', { auth: tenant.liveKey, body: { trafficSpike: { factor: 3, minRequests: 30 } } })
   for (let i = 0; i < 20; i++) await t.call('GET', '/v1/me', { auth: tenant.liveKey })
   await t.parley.flush()

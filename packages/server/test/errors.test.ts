@@ -5,8 +5,9 @@
  */
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ERROR_CODES } from '../src/errors.js'
-import { type Response, type TestParley, type TestTenant, capturedLogs, startParley } from './helpers/parley.js'
+import { ERROR_CODES } from '../src/core/errors.js'
+import { type TestParley, type TestTenant, capturedLogs, startParley } from './helpers/parley.js'
+import { expectProblem } from './helpers/problems.js'
 
 let t: TestParley
 let tenant: TestTenant
@@ -15,16 +16,6 @@ beforeAll(async () => {
   tenant = await t.createTenant()
 })
 afterAll(() => t.close())
-
-/** Asserts the common problem+json shape and returns the body. */
-function expectProblem(res: Response, status: number, code: string): any {
-  expect(res.status, res.text).toBe(status)
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/)
-  expect(res.body).toMatchObject({ status, code, title: expect.any(String), detail: expect.any(String) })
-  expect(res.body.type).toBe(`${t.publicUrl}/docs/errors#${code}`)
-  expect(res.body.requestId).toBe(res.headers['x-request-id'])
-  return res.body
-}
 
 describe('routing comes before authentication', () => {
   it('an unknown path is 404 not_found without credentials', async () => {

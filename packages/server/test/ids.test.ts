@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { BASE62, newId, newSortableId } from '../src/ids.js'
+import { BASE62, newId, newSortableId } from '../src/core/ids.js'
 
 const base62 = `[${BASE62}]`
 

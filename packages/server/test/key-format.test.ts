@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { crc32 } from '../src/auth/crc32.js'
 import { checksumOf, displayOf, generateKey, parseKey } from '../src/auth/key-format.js'
-import { BASE62 } from '../src/ids.js'
+import { BASE62 } from '../src/core/ids.js'
 import { crc32 as zlibCrc32 } from 'node:zlib'
 
 describe('key format', () => {

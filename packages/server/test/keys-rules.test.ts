@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expectProblem, keyCalls } from './helpers/keys.js'
 import { type TestParley, type TestTenant, startParley } from './helpers/parley.js'
+import { sleep } from './helpers/wait.js'
 
 
 let t: TestParley
@@ -21,7 +22,6 @@ beforeAll(async () => {
 afterAll(() => t.close())
 
 const { call, createKey } = keyCalls(() => t)
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('GET /v1/me', () => {
   it('describes a scoped secret key', async () => {
@@ -125,6 +125,23 @@ describe('scope escalation', () => {
     expect((await call(tenant.liveKey, 'GET', `/v1/keys/${wide.id}`)).body.scopes).toEqual(['keys:read', 'users:read'])
   })
 
+  it('it cannot revoke or edit a wider key or an unscoped one; it can revoke keys within its scopes and publishable keys', async () => {
+    const wide = await createKey(tenant.liveKey, { scopes: ['keys:read', 'users:read'] })
+    for (const id of [wide.id, tenant.liveKeyId]) {
+      expectProblem(await call(scoped.key, 'POST', `/v1/keys/${id}/revoke`), 403, 'insufficient_scope')
+      expectProblem(await call(scoped.key, 'PATCH', `/v1/keys/${id}`, { rateLimit: { limit: 1, windowSeconds: 60 } }), 403, 'insufficient_scope')
+      const after = (await call(tenant.liveKey, 'GET', `/v1/keys/${id}`)).body
+      expect(after.status).toBe('active')
+      expect(after.rateLimit).toBeNull()
+    }
+    expect((await call(wide.key, 'GET', '/v1/me')).status).toBe(200)
+    const narrow = await createKey(tenant.liveKey, { scopes: ['keys:read'] })
+    const publishable = await createKey(tenant.liveKey, { type: 'publishable' })
+    for (const id of [narrow.id, publishable.id]) {
+      expect((await call(scoped.key, 'POST', `/v1/keys/${id}/revoke`)).body.status).toBe('revoked')
+    }
+  })
+
   it('a key lacking keys:write gets 403 insufficient_scope naming it, with the RFC 6750 challenge', async () => {
     const reader = await createKey(tenant.liveKey, { scopes: ['keys:read'] })
     const res = await call(reader.key, 'POST', '/v1/keys', { name: 'x', type: 'secret' })
@@ -145,6 +162,22 @@ describe('rate limits on keys', () => {
     expectProblem(await call(free.liveKey, 'PATCH', `/v1/keys/${own.id}`, { rateLimit: { limit: 1000, windowSeconds: 60 } }), 403, 'forbidden')
   })
 
+  it('neither the limit nor the rate may exceed the plan default: a longer window is no way around it', async () => {
+    const free = await t.createTenant('free') // default 60 / minute
+    const refused = [
+      { limit: 86_400, windowSeconds: 86_400 }, // the same average as 60 / minute, all of it in one burst
+      { limit: 61, windowSeconds: 3600 },
+      { limit: 30, windowSeconds: 1 },
+    ]
+    for (const rateLimit of refused) {
+      const res = await call(free.liveKey, 'POST', '/v1/keys', { name: 'x', type: 'secret', rateLimit })
+      expectProblem(res, 403, 'forbidden')
+      expectProblem(await call(free.liveKey, 'PATCH', `/v1/keys/${free.liveKeyId}`, { rateLimit }), 403, 'forbidden')
+    }
+    expect((await createKey(free.liveKey, { rateLimit: { limit: 60, windowSeconds: 3600 } })).rateLimit).toEqual({ limit: 60, windowSeconds: 3600 })
+    expect((await createKey(free.liveKey, { rateLimit: { limit: 1, windowSeconds: 1 } })).rateLimit).toEqual({ limit: 1, windowSeconds: 1 })
+  })
+
   it('the admin acting on the tenant may set one above the default', async () => {
     const free = await t.createTenant('free')
     const headers = { 'x-tenant-id': free.id, 'x-environment': 'live' }
@@ -158,6 +191,53 @@ describe('rate limits on keys', () => {
     await t.call('PATCH', `/v1/admin/tenants/${big.id}`, { auth: t.adminKey, body: { rateLimit: { limit: 10_000, windowSeconds: 60 } } })
     expect((await createKey(big.liveKey, { rateLimit: { limit: 5000, windowSeconds: 60 } })).rateLimit.limit).toBe(5000)
     expectProblem(await call(big.liveKey, 'POST', '/v1/keys', { name: 'x', type: 'secret', rateLimit: { limit: 20_000, windowSeconds: 60 } }), 403, 'forbidden')
+  })
+})
+
+describe('rolling with a grace', () => {
+  const activeKeys = async (key: string) => (await call(key, 'GET', '/v1/keys')).body.data.filter((k: any) => k.status === 'active')
+
+  it('a key has at most one predecessor in grace: rolling it again ends the earlier grace at once', async () => {
+    const a = await createKey(tenant.liveKey)
+    const b = (await call(tenant.liveKey, 'POST', `/v1/keys/${a.id}/roll`, { expiresInSeconds: 3600 })).body
+    expect((await call(a.key, 'GET', '/v1/me')).status).toBe(200)
+    const c = await call(tenant.liveKey, 'POST', `/v1/keys/${b.id}/roll`, { expiresInSeconds: 3600 })
+    expect(c.status).toBe(201)
+    expectProblem(await call(a.key, 'GET', '/v1/me'), 401, 'invalid_api_key')
+    expect((await call(tenant.liveKey, 'GET', `/v1/keys/${a.id}`)).body.status).toBe('expired')
+    expect((await call(b.key, 'GET', '/v1/me')).status).toBe(200)
+    expect((await call(c.body.key, 'GET', '/v1/me')).status).toBe(200)
+  })
+
+  it('a key already rolled is not rolled again (its successor is)', async () => {
+    const a = await createKey(tenant.liveKey)
+    const b = (await call(tenant.liveKey, 'POST', `/v1/keys/${a.id}/roll`, { expiresInSeconds: 3600 })).body
+    const again = await call(tenant.liveKey, 'POST', `/v1/keys/${a.id}/roll`, { expiresInSeconds: 3600 })
+    expectProblem(again, 400, 'invalid_request')
+    expect(again.body.detail).toContain(b.id)
+    expect(again.body.key).toBeUndefined()
+  })
+
+  it('respects the plan’s key count: a grace needs room for one more active key, a roll without one does not', async () => {
+    const free = await t.createTenant('free') // 3 keys; the tenant's default key is one
+    const second = await createKey(free.liveKey)
+    const third = await createKey(free.liveKey)
+    const refused = await call(free.liveKey, 'POST', `/v1/keys/${second.id}/roll`, { expiresInSeconds: 60 })
+    expectProblem(refused, 403, 'plan_limit_reached')
+    expect(refused.body.key).toBeUndefined()
+    expect((await call(second.key, 'GET', '/v1/me')).status).toBe(200)
+    const rolled = await call(free.liveKey, 'POST', `/v1/keys/${second.id}/roll`, { expiresInSeconds: 0 })
+    expect(rolled.status).toBe(201)
+    expect(await activeKeys(free.liveKey)).toHaveLength(3)
+    // With a place free, rolling along a chain never holds more than the plan allows.
+    await call(free.liveKey, 'POST', `/v1/keys/${rolled.body.id}/revoke`)
+    let current = third.id
+    for (let i = 0; i < 4; i++) {
+      const next = await call(free.liveKey, 'POST', `/v1/keys/${current}/roll`, { expiresInSeconds: 3600 })
+      expect(next.status, next.text).toBe(201)
+      current = next.body.id
+      expect(await activeKeys(free.liveKey)).toHaveLength(3)
+    }
   })
 })
 

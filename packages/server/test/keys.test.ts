@@ -5,6 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expectProblem, keyCalls } from './helpers/keys.js'
 import { type Response, type TestParley, type TestTenant, startParley } from './helpers/parley.js'
+import { ISO_TIMESTAMP } from './helpers/values.js'
+import { sleep } from './helpers/wait.js'
 
 
 let t: TestParley
@@ -16,8 +18,6 @@ beforeAll(async () => {
 afterAll(() => t.close())
 
 const { call, createKey } = keyCalls(() => t)
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 describe('POST /v1/keys', () => {
   it('creates a secret key in the caller’s environment and shows the plaintext once', async () => {
@@ -36,7 +36,7 @@ describe('POST /v1/keys', () => {
       display: expect.any(String),
       scopes: ['users:read', 'messages:*'],
       status: 'active',
-      createdAt: expect.stringMatching(ISO),
+      createdAt: expect.stringMatching(ISO_TIMESTAMP),
       lastUsedAt: null,
       expiresAt: null,
       allowedOrigins: null,

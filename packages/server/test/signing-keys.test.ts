@@ -7,6 +7,7 @@ import { createLocalJWKSet, jwtVerify } from 'jose'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type TestParley, type TestTenant, startParley } from './helpers/parley.js'
 import { decodeParts, mintToken, upsertUser } from './helpers/session-helpers.js'
+import { sleep } from './helpers/wait.js'
 
 const kek = () => randomBytes(32).toString('base64')
 const kidsOf = async (t: TestParley): Promise<string[]> => (await t.call('GET', '/.well-known/jwks.json')).body.keys.map((k: { kid: string }) => k.kid)
@@ -172,7 +173,7 @@ describe('the key-encryption key across processes', () => {
     const rotated = await a.call('POST', '/v1/admin/signing-keys/rotate', { auth: a.adminKey })
     expect(rotated.status).toBe(201)
     const newKid: string = rotated.body.kid
-    await new Promise((resolve) => setTimeout(resolve, 1100))
+    await sleep(1100)
 
     // B verifies A's new-kid token (it reloads on an unknown kid).
     const fromA = await mintToken(a, tenant.liveKey, 'alice')
@@ -196,7 +197,7 @@ describe('the key-encryption key across processes', () => {
 
     const rotated = await a.call('POST', '/v1/admin/signing-keys/rotate', { auth: a.adminKey })
     expect(rotated.status).toBe(201)
-    await new Promise((resolve) => setTimeout(resolve, 2500))
+    await sleep(2500)
 
     expect(await kidsOf(b)).toContain(rotated.body.kid)
     expect(decodeParts((await mintToken(b, tenant.liveKey, 'alice')).token).header.kid).toBe(rotated.body.kid)

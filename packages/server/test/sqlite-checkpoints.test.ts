@@ -12,20 +12,12 @@ import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
 import { BACKSTOP_PAGES } from '../src/storage/checkpointer.js'
 import { startParley } from './helpers/parley.js'
+import { sleep, waitFor } from './helpers/wait.js'
 
 const dirs: string[] = []
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) return false
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  return true
-}
 
 describe('SQLite checkpoints in the background', () => {
   it('copies committed pages into the database file while the main connection only appends to the WAL', async () => {
@@ -34,7 +26,7 @@ describe('SQLite checkpoints in the background', () => {
     const file = join(dir, 'parley.db')
     const t = await startParley({ databaseUrl: `sqlite:${file}` })
     try {
-      await new Promise((r) => setTimeout(r, 300)) // let the worker catch up with the migrations
+      await sleep(300) // let the worker catch up with the migrations
       const before = statSync(file).size
       // About 2,000 pages: far below the main connection's own checkpoint mark.
       const pages = 2000
@@ -49,7 +41,7 @@ describe('SQLite checkpoints in the background', () => {
         created_at: new Date().toISOString(),
       }))
       for (let i = 0; i < rows.length; i += 100) await t.parley.store.db.insertInto('events').values(rows.slice(i, i + 100)).execute()
-      expect(await until(() => statSync(file).size >= before + pages * 4000, 3000)).toBe(true)
+      await waitFor(() => statSync(file).size >= before + pages * 4000, 3000, 'the checkpointed pages in the database file')
     } finally {
       await t.close()
     }

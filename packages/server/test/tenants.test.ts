@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TestParley, startParley } from './helpers/parley.js'
+import { expectProblem } from './helpers/problems.js'
+import { ISO_TIMESTAMP } from './helpers/values.js'
 
 let t: TestParley
 beforeAll(async () => {
@@ -13,7 +15,6 @@ beforeAll(async () => {
 afterAll(() => t.close())
 
 const admin = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown) => t.call(method, url, { auth: t.adminKey, body })
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 describe('POST /v1/admin/tenants', () => {
   it('creates a tenant with one live and one test secret key, plaintext once', async () => {
@@ -26,8 +27,8 @@ describe('POST /v1/admin/tenants', () => {
       plan: 'free',
       rateLimit: null,
       suspended: false,
-      createdAt: expect.stringMatching(ISO),
-      updatedAt: expect.stringMatching(ISO),
+      createdAt: expect.stringMatching(ISO_TIMESTAMP),
+      updatedAt: expect.stringMatching(ISO_TIMESTAMP),
     })
     for (const environment of ['live', 'test'] as const) {
       const key = keys[environment]
@@ -135,10 +136,7 @@ describe('GET / PATCH / DELETE /v1/admin/tenants/{id}', () => {
     const suspended = await admin('PATCH', `/v1/admin/tenants/${tenant.id}`, { suspended: true })
     expect(suspended.body.suspended).toBe(true)
     for (const key of [tenant.liveKey, tenant.testKey]) {
-      const res = await t.call('GET', '/v1/me', { auth: key })
-      expect(res.status).toBe(403)
-      expect(res.body.code).toBe('forbidden')
-      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/)
+      expectProblem(await t.call('GET', '/v1/me', { auth: key }), 403, 'forbidden')
     }
     await admin('PATCH', `/v1/admin/tenants/${tenant.id}`, { suspended: false })
     expect((await t.call('GET', '/v1/me', { auth: tenant.liveKey })).status).toBe(200)

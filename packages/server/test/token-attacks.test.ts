@@ -6,7 +6,7 @@ import { createHmac } from 'node:crypto'
 import { type CryptoKey, SignJWT, exportJWK, generateKeyPair } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Response, type TestParley, type TestTenant, startParley } from './helpers/parley.js'
-import { b64url, claimsFor, mintToken, signWithParleyKey, upsertUser } from './helpers/session-helpers.js'
+import { b64url, claimsFor, decodeParts, mintToken, signWithParleyKey, upsertUser } from './helpers/session-helpers.js'
 
 let t: TestParley
 let tenant: TestTenant
@@ -306,5 +306,58 @@ describe('tokens are bound to their tenant, environment and user state', () => {
   it('a live token re-signed with env "test" for a user that exists only in live → token_revoked', async () => {
     const token = await signWithParleyKey(t, claimsFor(t, tenant.id, 'bob', { env: 'test' }))
     expectRefused(await t.call('GET', '/v1/me', { auth: token }), 'token_revoked', 'env flip')
+  })
+})
+
+describe('a token never exceeds the key that minted it (§12)', () => {
+  async function keyWith(scopes: string[]): Promise<string> {
+    const res = await t.call('POST', '/v1/keys', { auth: tenant.liveKey, body: { name: 'session route', type: 'secret', scopes } })
+    expect(res.status, res.text).toBe(201)
+    return res.body.key
+  }
+
+  it('a tokens:write-only key’s token, minted without scopes, gets what the key gets: 403 on conversations and messages', async () => {
+    const key = await keyWith(['tokens:write'])
+    const { token } = await mintToken(t, key, 'alice')
+    expect(decodeParts(token).payload.scopes).toEqual(['tokens:write'])
+    const conversation = await t.call('POST', '/v1/conversations', { auth: tenant.liveKey, body: { type: 'group', members: ['alice', 'bob'] } })
+    const send = await t.call('POST', `/v1/conversations/${conversation.body.id}/messages`, { auth: token, body: { text: 'hi' } })
+    expect(send.status, send.text).toBe(403)
+    expect(send.body.code).toBe('insufficient_scope')
+    expect((await t.call('GET', '/v1/conversations', { auth: token })).body.code).toBe('insufficient_scope')
+  })
+
+  it('a scoped key’s token carries the key’s scopes, patterns included, also when asked for none (`scopes: []`)', async () => {
+    const key = await keyWith(['tokens:write', 'messages:*', 'conversations:read'])
+    for (const body of [{}, { scopes: [] }]) {
+      const res = await t.call('POST', '/v1/auth/token', { auth: key, body: { userId: 'alice', ...body } })
+      expect(res.status, res.text).toBe(201)
+      expect(decodeParts(res.body.token).payload.scopes).toEqual(['tokens:write', 'messages:*', 'conversations:read'])
+    }
+  })
+
+  it('scopes asked for are kept when within the key’s, and refused beyond them', async () => {
+    const key = await keyWith(['tokens:write', 'messages:*'])
+    const narrow = await mintToken(t, key, 'alice', { scopes: ['messages:read'] })
+    expect(decodeParts(narrow.token).payload.scopes).toEqual(['messages:read'])
+    const wider = await t.call('POST', '/v1/auth/token', { auth: key, body: { userId: 'alice', scopes: ['conversations:read'] } })
+    expect(wider.status).toBe(403)
+    expect(wider.body.code).toBe('insufficient_scope')
+  })
+
+  it('an unscoped key’s token is unscoped (no scopes claim) unless it asks for some', async () => {
+    const { token } = await mintToken(t, tenant.liveKey, 'alice')
+    expect(decodeParts(token).payload.scopes).toBeUndefined()
+    expect((await t.call('GET', '/v1/conversations', { auth: token })).status).toBe(200)
+  })
+
+  it('the admin key acting on a tenant mints unscoped tokens, like an unscoped key', async () => {
+    const res = await t.call('POST', '/v1/auth/token', {
+      auth: t.adminKey,
+      headers: { 'x-tenant-id': tenant.id, 'x-environment': 'live' },
+      body: { userId: 'alice' },
+    })
+    expect(res.status, res.text).toBe(201)
+    expect(decodeParts(res.body.token).payload.scopes).toBeUndefined()
   })
 })

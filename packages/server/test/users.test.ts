@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TestParley, type TestTenant, startParley } from './helpers/parley.js'
 import { mintToken, upsertUser } from './helpers/session-helpers.js'
+import { ISO_TIMESTAMP } from './helpers/values.js'
 
 let t: TestParley
 let tenant: TestTenant
@@ -10,8 +11,6 @@ beforeAll(async () => {
   tenant = await t.createTenant()
 })
 afterAll(() => t.close())
-
-const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 describe('POST /v1/users (upsert)', () => {
   it('creates with 201, then updates the same id with 200', async () => {
@@ -27,8 +26,8 @@ describe('POST /v1/users (upsert)', () => {
       avatarUrl: null,
       metadata: { plan: 'gold' },
       kind: 'user',
-      createdAt: expect.stringMatching(iso),
-      updatedAt: expect.stringMatching(iso),
+      createdAt: expect.stringMatching(ISO_TIMESTAMP),
+      updatedAt: expect.stringMatching(ISO_TIMESTAMP),
     })
 
     const updated = await t.call('POST', '/v1/users', { auth: tenant.liveKey, body: { id: 'alice', displayName: 'Alice B.' } })

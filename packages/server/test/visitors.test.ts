@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TestParley, type TestTenant, startParley } from './helpers/parley.js'
 import { decodeParts, mintToken, upsertUser } from './helpers/session-helpers.js'
+import { sleep } from './helpers/wait.js'
 
 let t: TestParley
 let tenant: TestTenant
@@ -96,6 +97,75 @@ describe('POST /v1/identity/init', () => {
     expect(me.body.user).toMatchObject({ id: res.body.visitor.id, displayName: 'Vera' })
   })
 
+  describe('a known visitorId (the visitor’s secret, §12)', () => {
+    // The profile a visitor's first init stored, plus what the tenant later set with its secret key.
+    const stored = { name: 'Vera', email: 'vera@example.com' }
+    let first: { visitor: any; sessionToken: string }
+    beforeAll(async () => {
+      first = (await init({ apiKey: pk, visitorId: 'device-known', profile: stored })).body
+      const patched = await t.call('PATCH', `/v1/users/${first.visitor.id}`, {
+        auth: tenant.liveKey,
+        body: { username: 'vera-1', avatarUrl: 'https://cdn.example.com/vera.png', metadata: { plan: 'gold' } },
+      })
+      expect(patched.status).toBe(200)
+    })
+
+    /** The stored profile, as the visitor's own first session and the tenant see it. */
+    async function storedProfile() {
+      const me = await t.call('GET', '/v1/identity/me', { auth: first.sessionToken })
+      const user = await t.call('GET', `/v1/users/${first.visitor.id}`, { auth: tenant.liveKey })
+      return { ...user.body, email: me.body.user.email }
+    }
+
+    it('init without a profile → the same visitor, and none of its stored profile', async () => {
+      const before = await storedProfile()
+      const res = await init({ apiKey: pk, visitorId: 'device-known' })
+      expect(res.status).toBe(201)
+      expect(res.body.visitor).toEqual({
+        id: first.visitor.id,
+        kind: 'visitor',
+        visitorId: 'device-known',
+        username: null,
+        displayName: null,
+        avatarUrl: null,
+        metadata: null,
+        email: null,
+        createdAt: before.createdAt,
+        updatedAt: before.updatedAt,
+      })
+      expect(decodeParts(res.body.sessionToken).payload.sub).toBe(first.visitor.id)
+    })
+
+    it('init with another profile → only what was sent comes back, and the stored profile stays as it was', async () => {
+      const before = await storedProfile()
+      const res = await init({ apiKey: pk, visitorId: 'device-known', profile: { name: 'Mallory', email: 'mallory@evil.test' } })
+      expect(res.status).toBe(201)
+      expect(res.body.visitor).toMatchObject({ id: first.visitor.id, displayName: 'Mallory', email: 'mallory@evil.test', username: null, avatarUrl: null, metadata: null })
+      const after = await storedProfile()
+      expect(after).toEqual(before)
+      expect(after).toMatchObject({ displayName: 'Vera', email: 'vera@example.com', username: 'vera-1', metadata: { plan: 'gold' } })
+      const me = await t.call('GET', '/v1/identity/me', { auth: res.body.sessionToken })
+      expect(me.body.user).toMatchObject({ id: first.visitor.id, displayName: 'Vera' })
+    })
+
+    it('sending only a name does not reveal the stored email', async () => {
+      const res = await init({ apiKey: pk, visitorId: 'device-known', profile: { name: 'Vera' } })
+      expect(res.body.visitor).toMatchObject({ displayName: 'Vera', email: null })
+    })
+
+    it('concurrent inits with one new visitorId and different profiles store exactly one of them', async () => {
+      const profiles = Array.from({ length: 6 }, (_, i) => ({ name: `racer ${i}`, email: `racer${i}@example.com` }))
+      const results = await Promise.all(profiles.map((profile) => init({ apiKey: pk, visitorId: 'device-profile-race', profile })))
+      for (const res of results) expect(res.status).toBe(201)
+      const me = await t.call('GET', '/v1/identity/me', { auth: results[0]!.body.sessionToken })
+      const winner = profiles.find((p) => p.name === me.body.user.displayName)
+      expect(winner).toBeDefined()
+      expect(me.body.user.email).toBe(winner!.email)
+      // Each answer is either the creation (the stored profile) or a returning visit (its own profile echoed).
+      for (const [i, res] of results.entries()) expect(res.body.visitor).toMatchObject({ displayName: profiles[i]!.name, email: profiles[i]!.email })
+    })
+  })
+
   it.each([
     [{ visitorId: 'has space' }],
     [{ visitorId: 'x'.repeat(129) }],
@@ -147,7 +217,7 @@ describe('visitor token lifetime', () => {
 describe('POST /v1/identity/refresh', () => {
   it('a visitor token → 200 { sessionToken, expiresAt }, a fresh token for the same visitor', async () => {
     const opened = await init({ apiKey: pk, visitorId: 'refresher' })
-    await new Promise((resolve) => setTimeout(resolve, 1100)) // so the new exp is later
+    await sleep(1100) // so the new exp is later
     const res = await t.call('POST', '/v1/identity/refresh', { auth: opened.body.sessionToken })
     expect(res.status).toBe(200)
     expect(Object.keys(res.body).sort()).toEqual(['expiresAt', 'sessionToken'])
@@ -289,6 +359,78 @@ describe('what publishable keys and visitors may do', () => {
     const res = await init({ apiKey: `${pk.slice(0, -1)}${last}` })
     expect(res.status).toBe(401)
     expect(res.body.code).toBe('invalid_api_key')
+  })
+})
+
+describe('conversations a visitor creates (§12)', () => {
+  let visitor: { id: string; token: string }
+  beforeAll(async () => {
+    const opened = await init({ apiKey: pk, visitorId: 'creator' })
+    visitor = { id: opened.body.visitor.id, token: opened.body.sessionToken }
+    await upsertUser(t, tenant.liveKey, 'agent')
+  })
+  const create = (body: Record<string, unknown>) => t.call('POST', '/v1/conversations', { auth: visitor.token, body })
+  const memberIds = (conversation: any) => conversation.members.map((m: any) => m.userId)
+
+  it.each([[[]], [['self']]])('members %j → 201 with the visitor as its only member, under an id Parley picks', async (members) => {
+    const res = await create({ type: 'group', members: members.map((m) => (m === 'self' ? visitor.id : m)) })
+    expect(res.status).toBe(201)
+    expect(memberIds(res.body)).toEqual([visitor.id])
+    expect(res.body.id).toMatch(/^conv_/)
+  })
+
+  it('naming an existing or an unknown user gives the same 403 forbidden, and creates nothing', async () => {
+    const before = await t.call('GET', '/v1/conversations', { auth: visitor.token })
+    const answers = []
+    for (const body of [
+      { type: 'group', members: ['agent'] },
+      { type: 'group', members: ['ghost-user'] },
+      { type: 'group', members: [visitor.id, 'agent'] },
+      { type: 'group', members: [visitor.id, 'ghost-user'] },
+      { type: 'direct', members: ['agent'] },
+      { type: 'direct', members: ['ghost-user'] },
+    ]) {
+      const res = await create(body)
+      answers.push({ status: res.status, code: res.body.code, detail: res.body.detail })
+    }
+    expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1)
+    expect(answers[0]).toMatchObject({ status: 403, code: 'forbidden' })
+    const after = await t.call('GET', '/v1/conversations', { auth: visitor.token })
+    expect(after.body.data).toEqual(before.body.data)
+  })
+
+  it('choosing an id → 403 forbidden, whether that id is free or taken', async () => {
+    const taken = await t.call('POST', '/v1/conversations', { auth: tenant.liveKey, body: { id: 'support-taken', type: 'group', members: ['agent'] } })
+    expect(taken.status).toBe(201)
+    for (const id of ['support-free', 'support-taken']) {
+      const res = await create({ id, type: 'group', members: [] })
+      expect(res.status, id).toBe(403)
+      expect(res.body.code, id).toBe('forbidden')
+    }
+    expect((await t.call('GET', '/v1/conversations/support-free', { auth: tenant.liveKey })).status).toBe(404)
+    const detail = await t.call('GET', '/v1/conversations/support-taken', { auth: tenant.liveKey })
+    expect(memberIds(detail.body)).toEqual(['agent'])
+  })
+
+  it('the tenant adds an agent with its secret key, and then both talk', async () => {
+    const created = await create({ type: 'group', members: [] })
+    const id = created.body.id
+    const added = await t.call('POST', `/v1/conversations/${id}/members`, { auth: tenant.liveKey, body: { userIds: ['agent'] } })
+    expect(added.status).toBe(200)
+    expect(memberIds(added.body).sort()).toEqual([visitor.id, 'agent'].sort())
+    expect((await t.call('POST', `/v1/conversations/${id}/messages`, { auth: visitor.token, body: { text: 'help please' } })).status).toBe(201)
+    const reply = await t.call('POST', `/v1/conversations/${id}/messages`, { auth: tenant.liveKey, body: { text: 'on it', senderId: 'agent' } })
+    expect(reply.status).toBe(201)
+    const history = await t.call('GET', `/v1/conversations/${id}/messages`, { auth: visitor.token })
+    expect(history.body.data.map((m: any) => m.text)).toEqual(['help please', 'on it'])
+  })
+
+  it('a user’s session token still names other members and may choose the id', async () => {
+    await upsertUser(t, tenant.liveKey, 'customer')
+    const { token } = await mintToken(t, tenant.liveKey, 'customer')
+    const res = await t.call('POST', '/v1/conversations', { auth: token, body: { id: 'customer-chat', type: 'group', members: ['agent'] } })
+    expect(res.status).toBe(201)
+    expect(memberIds(res.body).sort()).toEqual(['agent', 'customer'])
   })
 })
 

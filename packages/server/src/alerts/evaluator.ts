@@ -3,13 +3,14 @@
  * stored minute buckets, so every node's traffic counts), near-limit from rate-limit decisions.
  * A fired rule is stored, emitted as a `key.alert` domain event, and muted for that key for an hour.
  */
-import type { Environment } from '../auth/key-format.js'
-import { TtlCache } from '../auth/ttl-cache.js'
+import type { Environment } from '../core/environment.js'
+import { TtlCache } from '../lib/ttl-cache.js'
 import { domainEvent } from '../events/outbox.js'
 import type { UnitOfWork } from '../events/unit-of-work.js'
-import { newId } from '../ids.js'
+import { newId } from '../core/ids.js'
 import type { UsageRow } from '../usage/store.js'
-import { type AlertRules, type RuleName, isErrorRate, isNearLimit, isTrafficSpike } from './rules.js'
+import type { AlertFiring } from './events.js'
+import { type AlertRules, isErrorRate, isNearLimit, isTrafficSpike } from './rules.js'
 import type { AlertStore } from './store.js'
 
 const HOUR_MS = 3600_000
@@ -48,13 +49,13 @@ export class AlertEvaluator {
       const latestMinute = now - (now % 60_000)
       const minutes = await this.store.minutes(keyId, latestMinute - 60 * 60_000, 61)
       if (rules.trafficSpike && isTrafficSpike(rules.trafficSpike, minutes)) {
-        await this.fire(tenantId, environment, keyId, 'trafficSpike', { requestsLastMinute: minutes[60]!.requests })
+        await this.fire(tenantId, environment, keyId, { rule: 'trafficSpike', requestsLastMinute: minutes[60]!.requests })
       }
       const lastFive = minutes.slice(-5)
       if (rules.errorRate && isErrorRate(rules.errorRate, lastFive)) {
         const requests = lastFive.reduce((n, m) => n + m.requests, 0)
         const errors = lastFive.reduce((n, m) => n + m.errors, 0)
-        await this.fire(tenantId, environment, keyId, 'errorRate', { requests, errors })
+        await this.fire(tenantId, environment, keyId, { rule: 'errorRate', requests, errors })
       }
     }
   }
@@ -71,11 +72,12 @@ export class AlertEvaluator {
       return
     }
     if (rules.nearLimit && isNearLimit(rules.nearLimit, used, limit)) {
-      this.fire(tenantId, environment, keyId, 'nearLimit', { used, limit }).catch((error) => this.onError(error))
+      this.fire(tenantId, environment, keyId, { rule: 'nearLimit', used, limit }).catch((error) => this.onError(error))
     }
   }
 
-  private async fire(tenantId: string, environment: Environment, keyId: string, rule: RuleName, details: Record<string, unknown>) {
+  private async fire(tenantId: string, environment: Environment, keyId: string, firing: AlertFiring) {
+    const { rule, ...details } = firing
     const muteKey = `${keyId}|${rule}`
     if (this.muted.get(muteKey)) return
     this.muted.set(muteKey, true)
@@ -85,7 +87,7 @@ export class AlertEvaluator {
     const alert = { id: newId('event'), keyId, rule, details, createdAt }
     await this.uow.run(async (trx, emit) => {
       await this.store.insertEvent(trx, tenantId, environment, alert)
-      emit(domainEvent('key.alert', { tenantId, environment }, null, { alertId: alert.id, keyId, rule, ...details }))
+      emit(domainEvent('key.alert', { tenantId, environment }, null, { alertId: alert.id, keyId, ...firing }))
     })
   }
 }

@@ -1,13 +1,15 @@
 /** PUT/GET /v1/alerts (the rules) and GET /v1/alerts/events (what fired). */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox'
 import { secretCaller } from '../http/caller-of.js'
-import { Page, PageQuery, Timestamp, authErrors } from '../http/schemas.js'
+import { Page, PageQuery, Timestamp, named, ref } from '../http/schemas.js'
 import { decodeCursor, pageOf } from '../lib/cursor.js'
 import type { AlertEvaluator } from './evaluator.js'
 import type { AlertStore } from './store.js'
 
 const tags = ['Usage']
-const Rules = Type.Object(
+const Rules = named(
+  'AlertRules',
+  Type.Object(
   {
     trafficSpike: Type.Optional(
       Type.Object({ factor: Type.Number({ minimum: 1, maximum: 1000 }), minRequests: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
@@ -18,19 +20,24 @@ const Rules = Type.Object(
     nearLimit: Type.Optional(Type.Object({ percent: Type.Number({ exclusiveMinimum: 0, maximum: 100 }) }, { additionalProperties: false })),
   },
   { additionalProperties: false },
+  ),
 )
-const AlertEventSchema = Type.Object({
+const AlertEventSchema = named('AlertEvent', Type.Object({
   id: Type.String(),
   keyId: Type.String(),
   rule: Type.String(),
   details: Type.Record(Type.String(), Type.Unknown()),
   createdAt: Timestamp,
-})
+}))
+const AlertEventPage = Page(AlertEventSchema)
 
 export const alertRoutes: FastifyPluginAsyncTypebox<{ store: AlertStore; evaluator: AlertEvaluator }> = async (app, { store, evaluator }) => {
   app.get(
     '/v1/alerts',
-    { config: { auth: { callers: ['secret'], scope: 'usage:read' } }, schema: { tags, summary: 'The usage alert rules of this environment', response: { 200: Rules, ...authErrors } } },
+    {
+      config: { auth: { callers: ['secret'], scope: 'usage:read' } },
+      schema: { tags, operationId: 'alerts.get', summary: 'The usage alert rules of this environment', response: { 200: ref(Rules) } },
+    },
     async (request) => {
       const caller = secretCaller(request)
       return evaluator.rules(caller.tenant.id, caller.environment)
@@ -41,7 +48,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ store: AlertStore; evaluat
     '/v1/alerts',
     {
       config: { auth: { callers: ['secret'], scope: 'keys:write' } },
-      schema: { tags, summary: 'Replace the usage alert rules (omit a rule to turn it off)', body: Rules, response: { 200: Rules, ...authErrors } },
+      schema: { tags, operationId: 'alerts.replace', summary: 'Replace the usage alert rules (omit a rule to turn it off)', body: Rules, response: { 200: ref(Rules) } },
     },
     async (request) => {
       const caller = secretCaller(request)
@@ -55,7 +62,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ store: AlertStore; evaluat
     '/v1/alerts/events',
     {
       config: { auth: { callers: ['secret'], scope: 'usage:read' } },
-      schema: { tags, summary: 'Alerts that fired, newest first', querystring: PageQuery, response: { 200: Page(AlertEventSchema), ...authErrors } },
+      schema: { tags, operationId: 'alerts.events.list', summary: 'Alerts that fired, newest first', querystring: PageQuery, response: { 200: AlertEventPage } },
     },
     async (request) => {
       const caller = secretCaller(request)

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import type { Environment } from '../auth/key-format.js'
+import type { Environment } from '../core/environment.js'
 import type { Database } from '../storage/schema.js'
 import type { AlertRules, MinuteCounts, RuleName } from './rules.js'
 

@@ -6,17 +6,25 @@
  *   3. on a miss, format and checksum (no storage access for typos and forgeries),
  *   4. then one indexed read by hash (never a write: lastUsedAt is recorded in memory).
  * Changes made on this node invalidate the cache at once; changes made on other nodes are seen
- * within the cache TTL (and at once when the Redis broker relays invalidations).
+ * within the cache TTL (and at once when the Redis broker relays invalidations). A read that an
+ * invalidation overtakes is not cached (TtlCache.load), so a revocation that commits during a
+ * lookup is never served from memory afterwards.
  */
-import { ApiError } from '../errors.js'
+import { ApiError } from '../core/errors.js'
 import { sha256Hex } from '../lib/crypto.js'
 import { type MaybePromise, andThen } from '../lib/maybe-promise.js'
-import { type KeyRecord, keyStatus } from '../keys/model.js'
-import type { KeyStore } from '../keys/store.js'
-import type { Tenant } from '../tenants/model.js'
-import type { TenantStore } from '../tenants/store.js'
+import { type KeyRecord, keyStatus } from '../core/key-record.js'
+import type { Tenant } from '../core/tenant.js'
 import { parseKey } from './key-format.js'
-import { TtlCache } from './ttl-cache.js'
+import { TtlCache } from '../lib/ttl-cache.js'
+
+/** What verification reads from storage (the key and tenant stores; passed in by app.ts). */
+export interface KeyLookup {
+  findByHash(hash: string): Promise<KeyRecord | null>
+}
+export interface TenantLookup {
+  find(id: string): Promise<Tenant | null>
+}
 
 export interface VerifiedKey {
   key: KeyRecord
@@ -32,8 +40,8 @@ export class KeyVerifier {
   private readonly tenants: TtlCache<string, Tenant | null>
 
   constructor(
-    private readonly keyStore: KeyStore,
-    private readonly tenantStore: TenantStore,
+    private readonly keyStore: KeyLookup,
+    private readonly tenantStore: TenantLookup,
     options: { ttlMs: number; maxEntries: number },
   ) {
     this.keys = new TtlCache(options.maxEntries, options.ttlMs)
@@ -46,20 +54,14 @@ export class KeyVerifier {
     const cached = this.keys.get(digest, now)
     if (cached !== undefined) return this.withTenant(cached, now)
     if (parseKey(candidate) === null) throw invalidApiKey()
-    return this.keyStore.findByHash(digest).then((key) => {
-      this.keys.set(digest, key, now)
-      return this.withTenant(key, now)
-    })
+    return this.keys.load(digest, () => this.keyStore.findByHash(digest), now).then((key) => this.withTenant(key, now))
   }
 
   /** The tenant (deleted ones included), from memory when cached. */
   tenant(id: string, now = Date.now()): MaybePromise<Tenant | null> {
     const cached = this.tenants.get(id, now)
     if (cached !== undefined) return cached
-    return this.tenantStore.find(id).then((tenant) => {
-      this.tenants.set(id, tenant, now)
-      return tenant
-    })
+    return this.tenants.load(id, () => this.tenantStore.find(id), now)
   }
 
   private withTenant(key: KeyRecord | null, now: number): MaybePromise<VerifiedKey> {

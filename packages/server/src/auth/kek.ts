@@ -1,12 +1,14 @@
 /**
  * The key-encryption key (KEK) that protects session-token signing keys at rest (AES-256-GCM).
  * From PARLEY_SIGNING_KEK when set (required to be the same on every node of a cluster); otherwise
- * from `<data dir>/signing.kek`, created with mode 0600 on first start. An in-memory store gets an
- * in-memory KEK: its signing keys vanish with it anyway.
+ * from `<data dir>/signing.kek`, created with mode 0600 on first start (in a 0700 directory when
+ * Parley creates it); an existing file that group or others may access stops start-up. An
+ * in-memory store gets an in-memory KEK: its signing keys vanish with it anyway.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { assertPrivate, createPrivateFile, ensurePrivateDir } from '../lib/private-files.js'
 
 export class Kek {
   private constructor(private readonly key: Buffer) {}
@@ -15,15 +17,11 @@ export class Kek {
     if (configured) return new Kek(Buffer.from(configured, 'base64'))
     if (dataDir === null) return new Kek(randomBytes(32))
     const path = join(dataDir, 'signing.kek')
-    if (!existsSync(path)) {
-      mkdirSync(dataDir, { recursive: true })
-      // 'wx' fails if another process created it meanwhile; then we read theirs.
-      try {
-        writeFileSync(path, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' })
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      }
-    }
+    ensurePrivateDir(dataDir)
+    // If another process created it meanwhile, theirs is read below.
+    createPrivateFile(path, randomBytes(32).toString('base64'))
+    // A key others could read protects nothing: refuse to start rather than use it (UnsafeFileError).
+    assertPrivate(path)
     const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64')
     if (key.length !== 32) throw new Error(`${path} does not hold a base64 32-byte key`)
     return new Kek(key)

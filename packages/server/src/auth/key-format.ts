@@ -4,11 +4,10 @@
  * The checksum lets us reject typos and forgeries without touching storage, and lets secret
  * scanners recognise a real key.
  */
-import { BASE62, randomBase62 } from '../ids.js'
+import { BASE62, randomBase62 } from '../core/ids.js'
+import type { Environment } from '../core/environment.js'
+import type { KeyType } from '../core/key-record.js'
 import { crc32 } from './crc32.js'
-
-export type Environment = 'live' | 'test'
-export type KeyType = 'secret' | 'publishable'
 
 export const KEY_PREFIXES = {
   sk_live_: { type: 'secret', environment: 'live' },

@@ -10,19 +10,23 @@
  * minted before `revoke-tokens` fails and one minted after works, even within the same second.
  */
 import { type JWTPayload, SignJWT, decodeProtectedHeader, errors, jwtVerify } from 'jose'
-import type { SessionCaller } from './caller.js'
+import type { SessionCaller } from '../core/caller.js'
 import type { KeyVerifier } from './api-keys.js'
-import { ApiError } from '../errors.js'
-import type { UserCache } from '../users/user-cache.js'
-import { randomBase62 } from '../ids.js'
+import { ApiError } from '../core/errors.js'
+import { randomBase62 } from '../core/ids.js'
 import { type MaybePromise, andThen } from '../lib/maybe-promise.js'
-import type { Environment } from './key-format.js'
+import type { Environment } from '../core/environment.js'
 import { MAX_TOKEN_LIFETIME_S, type SigningKeyRing } from './signing-keys.js'
-import { TtlCache } from './ttl-cache.js'
+import { TtlCache } from '../lib/ttl-cache.js'
 
 const SKEW_S = 30
 const MAX_TOKEN_LENGTH = 8192
 const KID_PATTERN = /^sig_[0-9A-Za-z]{16}$/
+
+/** The user's revocation instant ("tokens valid after"), from the user cache (passed in by app.ts). */
+export interface TokenHolders {
+  get(tenantId: string, environment: Environment, userId: string): MaybePromise<{ validAfterMs: number } | null>
+}
 
 export interface TokenClaims {
   sub: string
@@ -57,7 +61,7 @@ export class SessionTokens {
     private readonly ring: SigningKeyRing,
     private readonly issuer: string,
     private readonly keys: KeyVerifier,
-    private readonly users: UserCache,
+    private readonly users: TokenHolders,
     options: { maxCachedTokens: number },
   ) {
     this.verified = new TtlCache(options.maxCachedTokens, (MAX_TOKEN_LIFETIME_S + SKEW_S) * 1000)

@@ -6,7 +6,7 @@
  */
 import { type CryptoKey, type JWK, exportJWK, generateKeyPair, importJWK } from 'jose'
 import type { Kysely } from 'kysely'
-import { randomBase62 } from '../ids.js'
+import { randomBase62 } from '../core/ids.js'
 import type { Database } from '../storage/schema.js'
 import type { Kek } from './kek.js'
 

@@ -5,8 +5,8 @@
  * same tenant that the caller is not in is 403. Visitors may read and send in their own
  * conversations, nothing more.
  */
-import type { SecretCaller, SessionCaller } from '../auth/caller.js'
-import { ApiError, notFound } from '../errors.js'
+import type { SecretCaller, SessionCaller } from '../core/caller.js'
+import { ApiError, notFound } from '../core/errors.js'
 import type { ChatScope, Conversation, Member } from './model.js'
 import type { ConversationStore } from './store.js'
 

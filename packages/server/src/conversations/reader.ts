@@ -2,18 +2,22 @@
  * Read views of conversations: the detail of one (members, last message, unread count) and lists
  * ordered by last activity, built with a fixed number of queries per page (no N+1).
  */
-import type { SessionCaller } from '../auth/caller.js'
-import { ApiError } from '../errors.js'
+import type { SessionCaller } from '../core/caller.js'
+import { ApiError } from '../core/errors.js'
 import { decodeCursor, pageOf } from '../lib/cursor.js'
-import type { MessageStore } from '../messages/store.js'
 import { type ChatCaller, openConversation, scopeOf } from './access.js'
-import { type Conversation, conversationView } from './model.js'
+import { type ChatScope, type Conversation, conversationView } from './model.js'
 import type { ConversationStore } from './store.js'
+
+/** The last message of each conversation (the message store; passed in by app.ts). */
+export interface LastMessages {
+  lastMessages(scope: ChatScope, conversations: { id: string; lastSeq: number }[]): Promise<Map<string, unknown>>
+}
 
 export class ConversationReader {
   constructor(
     private readonly store: ConversationStore,
-    private readonly messages: MessageStore,
+    private readonly messages: LastMessages,
   ) {}
 
   async get(caller: ChatCaller, id: string) {

@@ -1,23 +1,16 @@
 /** /v1/conversations and /v1/me/unread (API.md §5.1). Secret keys act for the tenant; session tokens for their user. */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox'
 import { chatCaller, sessionCaller } from '../http/caller-of.js'
-import { EXTERNAL_ID_PATTERN } from '../ids.js'
-import { Metadata, Nullable, Page, Problem, authErrors, checkMetadata } from '../http/schemas.js'
+import { EXTERNAL_ID_PATTERN } from '../core/ids.js'
+import { Metadata, Nullable, ref } from '../http/schemas.js'
 import type { ConversationReader } from './reader.js'
-import {
-  ConversationId,
-  ConversationName,
-  ConversationParams,
-  ConversationSchema,
-  ConversationSummarySchema,
-  MemberIds,
-} from './schemas.js'
+import { ConversationId, ConversationName, ConversationParams, ConversationSchema, ConversationSummaryPage, MemberIds } from './schemas.js'
 import type { ConversationService } from './service.js'
 
 const read = { auth: { callers: ['secret', 'session'], scope: 'conversations:read' } } as const
 const write = { auth: { callers: ['secret', 'session'], scope: 'conversations:write' } } as const
 const tags = ['Conversations']
-const notFound = { 404: Type.Ref(Problem) }
+const Conversation = ref(ConversationSchema)
 
 export const conversationRoutes: FastifyPluginAsyncTypebox<{ conversations: ConversationService; reader: ConversationReader }> = async (
   app,
@@ -29,6 +22,7 @@ export const conversationRoutes: FastifyPluginAsyncTypebox<{ conversations: Conv
       config: write,
       schema: {
         tags,
+        operationId: 'conversations.create',
         summary: 'Create a conversation (an existing direct conversation of the same pair is returned with 200)',
         body: Type.Object(
           {
@@ -40,11 +34,11 @@ export const conversationRoutes: FastifyPluginAsyncTypebox<{ conversations: Conv
           },
           { additionalProperties: false },
         ),
-        response: { 200: ConversationSchema, 201: ConversationSchema, 404: Type.Ref(Problem), 409: Type.Ref(Problem), ...authErrors },
+        response: { 200: Conversation, 201: Conversation },
+        errorCodes: ['user_not_found', 'conflict'],
       },
     },
     async (request, reply) => {
-      checkMetadata(request.body.metadata)
       const { created, conversation } = await conversations.create(chatCaller(request), request.body)
       return reply.status(created ? 201 : 200).send(conversation)
     },
@@ -56,6 +50,7 @@ export const conversationRoutes: FastifyPluginAsyncTypebox<{ conversations: Conv
       config: read,
       schema: {
         tags,
+        operationId: 'conversations.list',
         summary: 'List conversations by last activity, newest first',
         querystring: Type.Object(
           {
@@ -65,7 +60,7 @@ export const conversationRoutes: FastifyPluginAsyncTypebox<{ conversations: Conv
           },
           { additionalProperties: false },
         ),
-        response: { 200: Page(ConversationSummarySchema), ...authErrors },
+        response: { 200: ConversationSummaryPage },
       },
     },
     async (request) => reader.list(chatCaller(request), request.query),
@@ -73,7 +68,10 @@ export const conversationRoutes: FastifyPluginAsyncTypebox<{ conversations: Conv
 
   app.get(
     '/v1/conversations/:id',
-    { config: read, schema: { tags, summary: 'Get a conversation with its members', params: ConversationParams, response: { 200: ConversationSchema, ...notFound, ...authErrors } } },
+    {
+      config: read,
+      schema: { tags, operationId: 'conversations.get', summary: 'Get a conversation with its members', params: ConversationParams, response: { 200: Conversation } },
+    },
     async (request) => reader.get(chatCaller(request), request.params.id),
   )
 
@@ -83,24 +81,25 @@ export const conversationRoutes: FastifyPluginAsyncTypebox<{ conversations: Conv
       config: write,
       schema: {
         tags,
+        operationId: 'conversations.update',
         summary: 'Rename a conversation or change its metadata (owners and secret keys)',
         params: ConversationParams,
         body: Type.Object(
           { name: Type.Optional(Nullable(ConversationName)), metadata: Type.Optional(Nullable(Metadata)) },
           { additionalProperties: false },
         ),
-        response: { 200: ConversationSchema, ...notFound, ...authErrors },
+        response: { 200: Conversation },
       },
     },
-    async (request) => {
-      checkMetadata(request.body.metadata)
-      return conversations.patch(chatCaller(request), request.params.id, request.body)
-    },
+    async (request) => conversations.patch(chatCaller(request), request.params.id, request.body),
   )
 
   app.delete(
     '/v1/conversations/:id',
-    { config: write, schema: { tags, summary: 'Delete a conversation and its messages', params: ConversationParams, response: { 204: Type.Null(), ...notFound, ...authErrors } } },
+    {
+      config: write,
+      schema: { tags, operationId: 'conversations.delete', summary: 'Delete a conversation and its messages', params: ConversationParams, response: { 204: Type.Null() } },
+    },
     async (request, reply) => {
       await conversations.delete(chatCaller(request), request.params.id)
       return reply.status(204).send(null)
@@ -113,10 +112,12 @@ export const conversationRoutes: FastifyPluginAsyncTypebox<{ conversations: Conv
       config: write,
       schema: {
         tags,
+        operationId: 'conversations.addMembers',
         summary: 'Add members to a group conversation',
         params: ConversationParams,
         body: Type.Object({ userIds: Type.Array(Type.String({ pattern: EXTERNAL_ID_PATTERN }), { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false }),
-        response: { 200: ConversationSchema, ...notFound, ...authErrors },
+        response: { 200: Conversation },
+        errorCodes: ['user_not_found'],
       },
     },
     async (request) => conversations.addMembers(chatCaller(request), request.params.id, request.body.userIds),
@@ -128,9 +129,10 @@ export const conversationRoutes: FastifyPluginAsyncTypebox<{ conversations: Conv
       config: write,
       schema: {
         tags,
+        operationId: 'conversations.removeMember',
         summary: 'Remove a member (any member may remove itself)',
         params: Type.Object({ id: ConversationId, userId: Type.String({ pattern: EXTERNAL_ID_PATTERN }) }),
-        response: { 204: Type.Null(), ...notFound, ...authErrors },
+        response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
@@ -145,10 +147,10 @@ export const conversationRoutes: FastifyPluginAsyncTypebox<{ conversations: Conv
       config: { auth: { callers: ['session'], scope: 'conversations:read' } },
       schema: {
         tags,
+        operationId: 'me.unread',
         summary: 'Unread counts of the session user',
         response: {
           200: Type.Object({ total: Type.Integer(), conversations: Type.Array(Type.Object({ id: Type.String(), unreadCount: Type.Integer() })) }),
-          ...authErrors,
         },
       },
     },

@@ -1,8 +1,8 @@
 /** Conversation changes (API.md §5.1): create, rename, delete, add and remove members. */
-import { ApiError, invalidParam } from '../errors.js'
+import { ApiError, invalidParam } from '../core/errors.js'
 import { domainEvent } from '../events/outbox.js'
 import type { UnitOfWork } from '../events/unit-of-work.js'
-import { newId } from '../ids.js'
+import { newId } from '../core/ids.js'
 import { isUniqueViolation } from '../storage/database.js'
 import type { UserStore } from '../users/store.js'
 import { type ChatCaller, openConversation, scopeOf } from './access.js'
@@ -28,6 +28,7 @@ export class ConversationService {
 
   /** 201 with a new conversation, or 200 with the existing direct conversation of that pair. */
   async create(caller: ChatCaller, input: CreateConversationInput) {
+    refuseVisitorChoices(caller, input)
     const scope = scopeOf(caller)
     const memberIds = [...new Set(input.members)]
     if (caller.kind === 'session' && !memberIds.includes(caller.userId)) memberIds.push(caller.userId)
@@ -97,8 +98,10 @@ export class ConversationService {
   async delete(caller: ChatCaller, id: string): Promise<void> {
     await openConversation(this.store, caller, id, 'manage')
     const scope = scopeOf(caller)
-    await this.uow.run(async (trx, emit) => {
+    await this.uow.run(async (trx, emit, redact) => {
       const members = await this.store.members(scope, id, trx)
+      // Before the messages go: stored events lose the content of the conversation and its messages.
+      await redact.conversation(scope, id)
       await this.store.delete(scope, id, trx)
       emit(domainEvent('conversation.deleted', scope, id, { id, memberIds: members.map((m) => m.userId) }))
     })
@@ -167,5 +170,19 @@ export class ConversationService {
     const found = await this.users.existing(scope.tenantId, scope.environment, ids)
     const missing = ids.find((id) => !found.has(id))
     if (missing !== undefined) throw new ApiError('user_not_found', `No user ${missing} in this environment`)
+  }
+}
+
+/**
+ * A visitor (anyone holding the public `pk_`) starts conversations with itself alone, under an id
+ * Parley picks; the tenant adds its agents with a secret key (API.md §12). Naming anyone else is
+ * refused before any user is looked up, so the answer is the same whether that user exists, and
+ * a visitor cannot claim an id the tenant's backend may later want.
+ */
+function refuseVisitorChoices(caller: ChatCaller, input: CreateConversationInput): void {
+  if (caller.kind !== 'session' || caller.userKind !== 'visitor') return
+  if (input.id !== undefined) throw new ApiError('forbidden', 'Visitors cannot choose a conversation id')
+  if (input.members.some((userId) => userId !== caller.userId)) {
+    throw new ApiError('forbidden', 'Visitors may only create conversations with themselves as the only member')
   }
 }

@@ -129,14 +129,41 @@ export class ConversationStore {
 
   /** Conversation ids a user belongs to (for socket subscriptions and unread totals). */
   async conversationIdsOf(scope: ChatScope, userId: string): Promise<string[]> {
-    const rows = await this.db
+    const rows = await this.idsOfQuery(scope, userId).execute()
+    return rows.map((r) => r.conversation_id)
+  }
+
+  /** The query of `conversationIdsOf`, covered by the index by user (public for the query-plan test). */
+  idsOfQuery(scope: ChatScope, userId: string) {
+    return this.db
       .selectFrom('members')
       .select('conversation_id')
       .where('tenant_id', '=', scope.tenantId)
       .where('environment', '=', scope.environment)
       .where('user_id', '=', userId)
-      .execute()
-    return rows.map((r) => r.conversation_id)
+  }
+
+  /** The conversation ids of several users in one query, by user (a user with none is absent). */
+  async conversationIdsOfUsers(scope: ChatScope, userIds: readonly string[]): Promise<Map<string, string[]>> {
+    const byUser = new Map<string, string[]>()
+    if (userIds.length === 0) return byUser
+    const rows = await this.idsOfUsersQuery(scope, userIds).execute()
+    for (const row of rows) {
+      const ids = byUser.get(row.user_id)
+      if (ids) ids.push(row.conversation_id)
+      else byUser.set(row.user_id, [row.conversation_id])
+    }
+    return byUser
+  }
+
+  /** The query of `conversationIdsOfUsers`, covered by the index by user (public for the query-plan test). */
+  idsOfUsersQuery(scope: ChatScope, userIds: readonly string[]) {
+    return this.db
+      .selectFrom('members')
+      .select(['user_id', 'conversation_id'])
+      .where('tenant_id', '=', scope.tenantId)
+      .where('environment', '=', scope.environment)
+      .where('user_id', 'in', userIds)
   }
 
   /** A page ordered by last activity, newest first; optionally only one user's conversations. */

@@ -1,17 +1,19 @@
 /** Writing domain events to the outbox table, inside the caller's transaction. */
 import type { Kysely } from 'kysely'
-import type { Environment } from '../auth/key-format.js'
-import { newSortableId } from '../ids.js'
+import type { Environment } from '../core/environment.js'
+import { newSortableId } from '../core/ids.js'
 import { prepareBySize } from '../storage/prepared.js'
 import type { Database } from '../storage/schema.js'
-import type { ChatEventType, DomainEvent } from './envelope.js'
+import { storedForm } from './content.js'
+import type { DomainEvent, EventData, EventOf, EventType } from './envelope.js'
 
-export function domainEvent(
-  type: ChatEventType,
+/** A new event of `type`; `data` must be that type's data. */
+export function domainEvent<T extends EventType>(
+  type: T,
   scope: { tenantId: string; environment: Environment },
   conversationId: string | null,
-  data: Record<string, unknown>,
-): DomainEvent {
+  data: EventData<T>,
+): EventOf<T> {
   return {
     id: newSortableId('event'),
     type,
@@ -23,8 +25,8 @@ export function domainEvent(
   }
 }
 
-const CHUNK = 100 // rows per insert: 7 columns each, under SQLite's bound-parameter limit
-const COLUMNS = 7
+const CHUNK = 100 // rows per insert: 9 columns each, under SQLite's bound-parameter limit
+const COLUMNS = 9
 
 /** The outbox table: events are appended inside the transaction of the change they describe. */
 export class Outbox {
@@ -35,7 +37,17 @@ export class Outbox {
       db.insertInto('events').values(
         Array.from({ length: size }, (_, row) => {
           const at = (column: number) => arg(row * COLUMNS + column)
-          return { id: at(0), tenant_id: at(1), environment: at(2), type: at(3), conversation_id: at(4), data: at(5), created_at: at(6) }
+          return {
+            id: at(0),
+            tenant_id: at(1),
+            environment: at(2),
+            type: at(3),
+            conversation_id: at(4),
+            content_id: at(5),
+            data: at(6),
+            content: at(7),
+            created_at: at(8),
+          }
         }),
       ),
     )
@@ -44,7 +56,10 @@ export class Outbox {
   async append(trx: Kysely<Database>, events: readonly DomainEvent[]): Promise<void> {
     for (let i = 0; i < events.length; i += CHUNK) {
       const chunk = events.slice(i, i + CHUNK)
-      const args = chunk.flatMap((e) => [e.id, e.tenantId, e.environment, e.type, e.conversationId, JSON.stringify(e.data), e.createdAt])
+      const args = chunk.flatMap((e) => {
+        const stored = storedForm(e)
+        return [e.id, e.tenantId, e.environment, e.type, e.conversationId, stored.contentId, stored.data, stored.content, e.createdAt]
+      })
       await this.insertQuery(chunk.length).execute(trx, args)
     }
   }

@@ -3,10 +3,12 @@
  * our own ApiErrors, Fastify's parser and validation errors, unknown routes, protocol errors the
  * HTTP parser raises before Fastify sees a request, and bugs (a 500 that leaks nothing).
  */
+import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { ApiError, type FieldError, problemBody } from '../errors.js'
-import { newId } from '../ids.js'
+import { ApiError, type FieldError, problemBody } from '../core/errors.js'
+import { newId } from '../core/ids.js'
 import { isStorageUnavailable } from '../storage/database.js'
 
 export function registerProblemHandling(app: FastifyInstance, publicUrl: string): void {
@@ -33,7 +35,8 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
 function toApiError(error: FastifyError): ApiError {
   if (error instanceof ApiError) return error
   if (error.validation) return new ApiError('validation_failed', 'The request does not match the schema', { errors: fieldErrors(error) })
-  if (isStorageUnavailable(error)) return new ApiError('unavailable', 'Storage is unavailable; retry shortly')
+  // Fastify marks a client that went away mid-body (ECONNRESET on the request stream) 400: not an outage.
+  if (isStorageUnavailable(error) && error.statusCode === undefined) return new ApiError('unavailable', 'Storage is unavailable; retry shortly')
   switch (error.statusCode) {
     case 413:
       return new ApiError('payload_too_large', 'The request body is larger than 1 MiB')
@@ -61,23 +64,47 @@ function fieldErrors(error: FastifyError): FieldError[] {
   })
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large' }
+const CLIENT_ERRORS: Record<string, { status: number; detail: string }> = {
+  HPE_HEADER_OVERFLOW: { status: 431, detail: 'The request headers are too large' },
+  // Headers or body slower than PARLEY_HEADERS_TIMEOUT_MS / PARLEY_REQUEST_TIMEOUT_MS (http/connections.ts).
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, detail: 'The request did not arrive in time' },
+}
 
-/** Errors Node's HTTP parser raises before routing (oversized headers, garbage): still problem+json. */
+/** Errors Node's HTTP parser raises before routing (oversized headers, garbage, timeouts): still problem+json. */
 export function clientErrorHandler(publicUrl: string) {
   return (error: NodeJS.ErrnoException, socket: Socket): void => {
-    if (!socket.writable) {
+    // A response already under way cannot be followed by another without corrupting it.
+    const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage
+    if (!socket.writable || inFlight?.headersSent) {
       socket.destroy()
       return
     }
-    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400
-    const detail = status === 431 ? 'The request headers are too large' : 'The HTTP request is malformed'
+    const { status, detail } = CLIENT_ERRORS[error.code ?? ''] ?? { status: 400, detail: 'The HTTP request is malformed' }
     // No request object exists yet, but every response still gets an id (API.md §0.3).
-    const requestId = newId('request')
-    const body = JSON.stringify(problemBody(new ApiError('invalid_request', detail, { status }), requestId, publicUrl))
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nContent-Type: application/problem+json\r\nx-request-id: ${requestId}\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    )
+    writeRawProblem(socket, new ApiError('invalid_request', detail, { status }), newId('request'), publicUrl, () => {
+      // A timed-out client may still be trickling bytes: it does not get to hold the socket open.
+      if (status === 408) socket.destroy()
+    })
   }
+}
+
+/**
+ * A problem+json response written straight to a socket, for refusals before Fastify has a request
+ * (HTTP parser errors, WebSocket upgrades): the same body and x-request-id header as any other
+ * error, then the connection closes. `requestId` must already be sane (request-id.ts).
+ */
+export function writeRawProblem(socket: Duplex, error: ApiError, requestId: string, publicUrl: string, onEnd?: () => void): void {
+  if (!socket.writable) return void socket.destroy()
+  const body = JSON.stringify(problemBody(error, requestId, publicUrl))
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/problem+json',
+    'x-request-id': requestId,
+    'Content-Length': String(Buffer.byteLength(body)),
+    Connection: 'close',
+    ...error.headers,
+  }
+  const head = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}`)
+    .join('\r\n')
+  socket.end(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\n${head}\r\n\r\n${body}`, onEnd)
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import { newId } from '../ids.js'
+import { newId } from '../core/ids.js'
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 

@@ -1,4 +1,4 @@
-import type { Caller, CallerKind } from '../auth/caller.js'
+import type { Caller, CallerKind, TenantCaller } from '../core/caller.js'
 import type { Scope } from '../auth/scopes.js'
 
 /**
@@ -17,6 +17,12 @@ declare module 'fastify' {
     auth?: AuthPolicy
   }
   interface FastifyRequest {
+    /** Set once the route's policy admits the request. */
     caller: Caller | null
+    /**
+     * The tenant caller the credential proved to be, set before the route's policy (and the tenant
+     * checks) ran, so also on a request they refused: usage counts it (API.md §3).
+     */
+    authenticatedAs: TenantCaller | null
   }
 }

@@ -3,37 +3,40 @@
  * visitorId in the same tenant and environment is always the same visitor. Visitor tokens live for
  * the key's inactivity lifetime (default 30 minutes) and are extended by refreshing.
  */
-import type { PublishableCaller, SessionCaller } from '../auth/caller.js'
+import type { PublishableCaller, SessionCaller, TenantCaller } from '../core/caller.js'
 import type { SessionTokens } from '../auth/session-tokens.js'
-import { ApiError } from '../errors.js'
-import { newId, randomBase62 } from '../ids.js'
+import { ApiError } from '../core/errors.js'
+import { randomBase62 } from '../core/ids.js'
 import type { KeyStore } from '../keys/store.js'
-import { keyStatus } from '../keys/model.js'
-import { isUniqueViolation } from '../storage/database.js'
-import { nowIso } from '../lib/time.js'
+import { keyStatus } from '../core/key-record.js'
 import type { User } from '../users/model.js'
 import { userView } from '../users/model.js'
-import type { UserStore } from '../users/store.js'
+import type { UserService, VisitorProfile } from '../users/service.js'
 import type { UserCache } from '../users/user-cache.js'
 
 export const DEFAULT_VISITOR_TTL_S = 1800
 
 export interface InitVisitorInput {
   visitorId?: string
-  profile?: { name?: string; email?: string }
+  profile?: VisitorProfile
 }
 
 export class IdentityService {
   constructor(
-    private readonly users: UserStore,
+    private readonly users: UserService,
     private readonly userCache: UserCache,
     private readonly keys: KeyStore,
     private readonly tokens: SessionTokens,
   ) {}
 
+  /**
+   * A session for the visitor behind this device id (a new visitor without one). A known
+   * visitorId is treated as that visitor's secret (API.md §12): the answer carries none of its
+   * stored profile beyond what this call sent, and the stored profile stays as it was.
+   */
   async init(caller: PublishableCaller, input: InitVisitorInput) {
     const visitorId = input.visitorId ?? randomBase62(22)
-    const visitor = await this.findOrCreateVisitor(caller, visitorId, input.profile)
+    const { created, visitor } = await this.users.findOrCreateVisitor(caller, visitorId, input.profile)
     const minted = await this.tokens.mint({
       tenantId: caller.tenant.id,
       environment: caller.environment,
@@ -42,7 +45,8 @@ export class IdentityService {
       expiresInSeconds: caller.key.visitorTtlSeconds ?? DEFAULT_VISITOR_TTL_S,
       publishableKeyId: caller.key.id,
     })
-    return { sessionToken: minted.token, expiresAt: minted.expiresAt, visitor: visitorView(visitor) }
+    const view = created ? visitorView(visitor) : returningVisitorView(visitor, input.profile ?? {})
+    return { sessionToken: minted.token, expiresAt: minted.expiresAt, visitor: view }
   }
 
   /** A fresh visitor token for a still-valid one, while its publishable key is active. */
@@ -76,46 +80,31 @@ export class IdentityService {
     }
   }
 
-  private async findOrCreateVisitor(caller: PublishableCaller, visitorId: string, profile: InitVisitorInput['profile']): Promise<User> {
-    const { id: tenantId } = caller.tenant
-    const existing = await this.users.findVisitor(tenantId, caller.environment, visitorId)
-    const now = nowIso()
-    if (existing) {
-      if (profile) {
-        const fields = { displayName: profile.name ?? existing.displayName, email: profile.email ?? existing.email }
-        await this.users.update(existing, fields, now)
-        return { ...existing, ...fields, updatedAt: now }
-      }
-      return existing
-    }
-    const visitor: User = {
-      tenantId,
-      environment: caller.environment,
-      id: newId('visitor'),
-      kind: 'visitor',
-      visitorKey: visitorId,
-      username: null,
-      displayName: profile?.name ?? null,
-      avatarUrl: null,
-      email: profile?.email ?? null,
-      metadata: null,
-      tokensValidAfter: now,
-      createdAt: now,
-      updatedAt: now,
-    }
-    try {
-      await this.users.insert(visitor)
-      return visitor
-    } catch (error) {
-      // The same device opening two sessions at once: the other request created it first.
-      if (!isUniqueViolation(error)) throw error
-      const winner = await this.users.findVisitor(tenantId, caller.environment, visitorId)
-      if (!winner) throw error
-      return winner
-    }
+  /** The public fields of a publishable key's tenant (GET /v1/tenant). */
+  publicTenant(caller: TenantCaller) {
+    return { id: caller.tenant.id, name: caller.tenant.name }
   }
 }
 
 export function visitorView(user: User) {
   return { ...userView(user), visitorId: user.visitorKey, email: user.email }
+}
+
+/**
+ * A known visitor as init describes it: its identity and times, and as profile only what this
+ * call sent. Listed field by field, so a profile field added later stays out until chosen here.
+ */
+function returningVisitorView(visitor: User, sent: VisitorProfile) {
+  return {
+    id: visitor.id,
+    username: null,
+    displayName: sent.name ?? null,
+    avatarUrl: null,
+    metadata: null,
+    kind: visitor.kind,
+    createdAt: visitor.createdAt,
+    updatedAt: visitor.updatedAt,
+    visitorId: visitor.visitorKey,
+    email: sent.email ?? null,
+  }
 }

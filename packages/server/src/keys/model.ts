@@ -1,38 +1,8 @@
 import type { Selectable } from 'kysely'
-import type { Environment, KeyType } from '../auth/key-format.js'
+import { type KeyRecord, keyStatus } from '../core/key-record.js'
 import { fromJson } from '../lib/json.js'
-import { isPast } from '../lib/time.js'
 import type { ApiKeysTable } from '../storage/schema.js'
-import type { RateLimit } from '../tenants/model.js'
-
-export interface KeyRecord {
-  id: string
-  tenantId: string
-  environment: Environment
-  type: KeyType
-  name: string
-  keyHash: string
-  display: string
-  scopes: string[]
-  allowedOrigins: string[] | null
-  rateLimit: RateLimit | null
-  metadata: Record<string, unknown> | null
-  createdAt: string
-  updatedAt: string
-  expiresAt: string | null
-  revokedAt: string | null
-  lastUsedAt: string | null
-  rolledTo: string | null
-  visitorTtlSeconds: number | null
-}
-
-export type KeyStatus = 'active' | 'revoked' | 'expired'
-
-export function keyStatus(key: KeyRecord, now = Date.now()): KeyStatus {
-  if (key.revokedAt) return 'revoked'
-  if (isPast(key.expiresAt, now)) return 'expired'
-  return 'active'
-}
+import type { RateLimit } from '../core/tenant.js'
 
 export function keyFromRow(row: Selectable<ApiKeysTable>): KeyRecord {
   return {

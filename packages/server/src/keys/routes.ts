@@ -1,14 +1,13 @@
 /** /v1/keys: a tenant manages its API keys with a secret key (keys:read / keys:write). */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox'
 import { secretCaller } from '../http/caller-of.js'
-import { IdParams, Metadata, Nullable, Page, PageQuery, Problem, RateLimitSchema, Timestamp, authErrors, checkMetadata } from '../http/schemas.js'
-import { KeySchema, keySchemaWithSecret } from './schemas.js'
+import { IdParams, Metadata, Nullable, PageQuery, RateLimitSchema, Timestamp, ref } from '../http/schemas.js'
+import { KeyPage, KeySchema, keySchemaWithSecret } from './schemas.js'
 import type { KeyService } from './service.js'
 
 const read = { auth: { callers: ['secret'], scope: 'keys:read' } } as const
 const write = { auth: { callers: ['secret'], scope: 'keys:write' } } as const
 const tags = ['Keys']
-const notFound = { 404: Type.Ref(Problem) }
 
 const Scopes = Type.Array(Type.String({ maxLength: 64 }), { maxItems: 32, uniqueItems: true })
 const Origins = Type.Array(Type.String({ maxLength: 256 }), { maxItems: 50, uniqueItems: true })
@@ -21,6 +20,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<{ keys: KeyService }> = async 
       config: write,
       schema: {
         tags,
+        operationId: 'keys.create',
         summary: 'Create a key (the plaintext is returned once)',
         body: Type.Object(
           {
@@ -35,24 +35,24 @@ export const keyRoutes: FastifyPluginAsyncTypebox<{ keys: KeyService }> = async 
           },
           { additionalProperties: false },
         ),
-        response: { 201: keySchemaWithSecret, ...authErrors },
+        response: { 201: ref(keySchemaWithSecret) },
+        errorCodes: ['plan_limit_reached'],
       },
     },
     async (request, reply) => {
-      checkMetadata(request.body.metadata)
       return reply.status(201).send(await keys.create(secretCaller(request), request.body))
     },
   )
 
   app.get(
     '/v1/keys',
-    { config: read, schema: { tags, summary: 'List keys', querystring: PageQuery, response: { 200: Page(KeySchema), ...authErrors } } },
+    { config: read, schema: { tags, operationId: 'keys.list', summary: 'List keys', querystring: PageQuery, response: { 200: KeyPage } } },
     async (request) => keys.list(secretCaller(request), request.query.limit, request.query.cursor),
   )
 
   app.get(
     '/v1/keys/:id',
-    { config: read, schema: { tags, summary: 'Get a key', params: IdParams, response: { 200: KeySchema, ...notFound, ...authErrors } } },
+    { config: read, schema: { tags, operationId: 'keys.get', summary: 'Get a key', params: IdParams, response: { 200: ref(KeySchema) } } },
     async (request) => keys.get(secretCaller(request), request.params.id),
   )
 
@@ -62,6 +62,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<{ keys: KeyService }> = async 
       config: write,
       schema: {
         tags,
+        operationId: 'keys.update',
         summary: 'Rename, narrow scopes, change origins, rate limit or metadata',
         params: IdParams,
         body: Type.Object(
@@ -75,20 +76,24 @@ export const keyRoutes: FastifyPluginAsyncTypebox<{ keys: KeyService }> = async 
           },
           { additionalProperties: false },
         ),
-        response: { 200: KeySchema, ...notFound, ...authErrors },
+        response: { 200: ref(KeySchema) },
       },
     },
-    async (request) => {
-      checkMetadata(request.body.metadata)
-      return keys.patch(secretCaller(request), request.params.id, request.body)
-    },
+    async (request) => keys.patch(secretCaller(request), request.params.id, request.body),
   )
 
   app.post(
     '/v1/keys/:id/revoke',
     {
       config: write,
-      schema: { tags, summary: 'Revoke a key at once, on every node', params: IdParams, response: { 200: KeySchema, ...notFound, ...authErrors } },
+      schema: {
+        tags,
+        operationId: 'keys.revoke',
+        summary: 'Revoke a key at once, on every node',
+        description: 'The caller needs the key’s scopes, as creating it would (403 insufficient_scope).',
+        params: IdParams,
+        response: { 200: ref(KeySchema) },
+      },
     },
     async (request) => keys.revoke(secretCaller(request), request.params.id),
   )
@@ -99,7 +104,12 @@ export const keyRoutes: FastifyPluginAsyncTypebox<{ keys: KeyService }> = async 
       config: write,
       schema: {
         tags,
+        operationId: 'keys.roll',
         summary: 'Replace a key with a new secret; the old one works for expiresInSeconds more',
+        description:
+          'A key has at most one predecessor in grace: rolling a key ends the grace of the key it replaced. ' +
+          'A grace keeps both keys active, so it needs room in the plan’s key count (403 plan_limit_reached). ' +
+          'A key already rolled cannot be rolled again (400); the caller needs the key’s scopes (403 insufficient_scope).',
         params: IdParams,
         body: Type.Optional(
           Type.Object(
@@ -107,7 +117,8 @@ export const keyRoutes: FastifyPluginAsyncTypebox<{ keys: KeyService }> = async 
             { additionalProperties: false },
           ),
         ),
-        response: { 201: keySchemaWithSecret, ...notFound, ...authErrors },
+        response: { 201: ref(keySchemaWithSecret) },
+        errorCodes: ['plan_limit_reached'],
       },
     },
     async (request, reply) => {

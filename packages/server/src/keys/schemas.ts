@@ -1,7 +1,7 @@
 import { Type } from '@fastify/type-provider-typebox'
-import { Metadata, Nullable, RateLimitSchema, Timestamp } from '../http/schemas.js'
+import { Metadata, Nullable, Page, RateLimitSchema, Timestamp, named } from '../http/schemas.js'
 
-export const KeySchema = Type.Object({
+export const KeySchema = named('Key', Type.Object({
   id: Type.String({ examples: ['key_3kTq9w2XbZ7yV1mN8pLr4a'] }),
   name: Type.String(),
   type: Type.Union([Type.Literal('secret'), Type.Literal('publishable')]),
@@ -16,9 +16,11 @@ export const KeySchema = Type.Object({
   visitorTtlSeconds: Nullable(Type.Integer({ description: 'Visitor token inactivity lifetime (publishable keys); null = 1800' })),
   rateLimit: Nullable(RateLimitSchema),
   metadata: Nullable(Metadata),
-})
+}))
 
-export const keySchemaWithSecret = Type.Composite([
-  KeySchema,
-  Type.Object({ key: Type.String({ description: 'The plaintext key. Shown once; store it now.' }) }),
-])
+export const keySchemaWithSecret = named(
+  'KeyWithSecret',
+  Type.Composite([KeySchema, Type.Object({ key: Type.String({ description: 'The plaintext key. Shown once; store it now.' }) })]),
+)
+
+export const KeyPage = Page(KeySchema)

@@ -1,19 +1,25 @@
 /** API key rules (API.md §1, §3): creation within the caller's scopes and plan, edits, revoke, roll. */
 import type { Kysely } from 'kysely'
-import type { SecretCaller } from '../auth/caller.js'
-import { type Environment, type KeyType, displayOf, generateKey, prefixFor } from '../auth/key-format.js'
-import type { LastUsedTracker } from '../auth/last-used.js'
+import type { SecretCaller } from '../core/caller.js'
+import type { Environment } from '../core/environment.js'
+import type { KeyType } from '../core/key-record.js'
+import { displayOf, generateKey, prefixFor } from '../auth/key-format.js'
+import type { LastUsedTracker } from './last-used.js'
 import { firstMissing, isValidScope, isWithin } from '../auth/scopes.js'
 import type { Invalidations } from '../cluster/invalidations.js'
-import type { PlanConfig } from '../config.js'
-import { ApiError, invalidParam, notFound } from '../errors.js'
-import { newId } from '../ids.js'
+import type { PlanConfig } from '../core/plan.js'
+import { defaultRateLimit, planOf } from '../limits/plan-rules.js'
+import { ApiError, invalidParam, notFound } from '../core/errors.js'
+import { newId } from '../core/ids.js'
 import { decodeCursor, pageOf } from '../lib/cursor.js'
 import { sha256Hex } from '../lib/crypto.js'
 import { nowIso } from '../lib/time.js'
 import type { Database } from '../storage/schema.js'
-import type { RateLimit, Tenant } from '../tenants/model.js'
-import { type KeyRecord, keyStatus, keyView } from './model.js'
+import type { RateLimit, Tenant } from '../core/tenant.js'
+import { type KeyRecord, keyStatus } from '../core/key-record.js'
+import { keyView } from './model.js'
+import { domainEvent } from '../events/outbox.js'
+import type { UnitOfWork } from '../events/unit-of-work.js'
 import type { KeyChanges, KeyStore } from './store.js'
 
 export interface CreateKeyInput {
@@ -37,10 +43,12 @@ export class KeyService {
     private readonly plans: Record<string, PlanConfig>,
     private readonly invalidations: Invalidations,
     private readonly lastUsed: LastUsedTracker,
+    /** Creating, revoking and rolling commit with their key.* event (webhooks). */
+    private readonly uow: UnitOfWork,
   ) {}
 
   planOf(tenant: Tenant): PlanConfig {
-    return this.plans[tenant.plan] ?? this.plans.free!
+    return planOf(tenant, this.plans)
   }
 
   /** Builds a key record and its plaintext; the caller stores it. */
@@ -92,7 +100,10 @@ export class KeyService {
       throw new ApiError('plan_limit_reached', `The ${caller.tenant.plan} plan allows ${limit} active keys per environment`)
     }
     const { record, plaintext } = this.mint(caller.tenant.id, caller.environment, { ...input, scopes, expiresAt })
-    await this.store.insert(record)
+    await this.uow.run(async (trx, emit) => {
+      await this.store.insert(record, trx)
+      emit(domainEvent('key.created', record, null, keyView(record)))
+    })
     return { ...keyView(record), key: plaintext }
   }
 
@@ -109,6 +120,8 @@ export class KeyService {
 
   async patch(caller: SecretCaller, id: string, input: PatchKeyInput) {
     const key = await this.find(caller, id)
+    // Editing a wider key (say, cutting its rate limit to nothing) is as much an attack as revoking it.
+    this.checkWithinCaller(caller, key)
     this.checkSettings(caller, { ...input, type: key.type })
     if (input.scopes !== undefined && !isWithin(input.scopes, key.scopes)) {
       throw invalidParam('scopes', 'may only narrow the key’s scopes')
@@ -130,20 +143,42 @@ export class KeyService {
 
   async revoke(caller: SecretCaller, id: string) {
     const key = await this.find(caller, id)
+    this.checkWithinCaller(caller, key)
     if (key.revokedAt === null) {
       const now = nowIso()
-      await this.store.update(key.id, { revokedAt: now }, now)
+      await this.uow.run(async (trx, emit) => {
+        await this.store.update(key.id, { revokedAt: now }, now, trx)
+        emit(domainEvent('key.revoked', key, null, this.view({ ...key, revokedAt: now, updatedAt: now })))
+      })
       this.invalidations.publish({ type: 'key', hash: key.keyHash })
     }
     return this.get(caller, id)
   }
 
-  /** A new secret with the same settings; the old one keeps working for the grace period. */
+  /**
+   * A new secret with the same settings; the old one keeps working for the grace period. A key has
+   * at most one predecessor in grace, so rolling a key that is itself in someone's grace ends that
+   * predecessor's grace at once, and a grace needs room for one more active key in the plan.
+   */
   async roll(caller: SecretCaller, id: string, graceSeconds: number) {
     const old = await this.find(caller, id)
     if (keyStatus(old) !== 'active') throw new ApiError('invalid_request', `Key ${id} is ${keyStatus(old)} and cannot be rolled`)
-    if (old.type === 'secret' && !isWithin(old.scopes, caller.scopes)) {
-      throw new ApiError('insufficient_scope', `The calling key lacks ${firstMissing(old.scopes, caller.scopes)}`)
+    this.checkWithinCaller(caller, old)
+    if (old.rolledTo !== null) {
+      throw new ApiError('invalid_request', `Key ${id} was rolled already and is in its grace period; roll ${old.rolledTo} instead`)
+    }
+    const now = nowIso()
+    const predecessors = await this.store.activePredecessors(old.tenantId, old.environment, old.id, now)
+    const limit = this.planOf(caller.tenant).keysPerEnvironment
+    if (graceSeconds > 0 && limit !== null) {
+      // During the grace both keys are active; the predecessors stop counting now.
+      const during = (await this.store.countActive(old.tenantId, old.environment, now)) - predecessors.length + 1
+      if (during > limit) {
+        throw new ApiError(
+          'plan_limit_reached',
+          `The ${caller.tenant.plan} plan allows ${limit} active keys per environment, and a roll with a grace keeps both keys active; roll with expiresInSeconds 0 or revoke a key first`,
+        )
+      }
     }
     const { record, plaintext } = this.mint(old.tenantId, old.environment, {
       name: old.name,
@@ -155,10 +190,13 @@ export class KeyService {
       metadata: old.metadata,
       visitorTtlSeconds: old.visitorTtlSeconds,
     })
-    const graceEnd = new Date(Date.now() + graceSeconds * 1000).toISOString()
+    const graceEnd = new Date(Date.parse(record.createdAt) + graceSeconds * 1000).toISOString()
     const oldExpiry = old.expiresAt !== null && old.expiresAt < graceEnd ? old.expiresAt : graceEnd
-    await this.store.insertRolled(record, old.id, oldExpiry)
-    this.invalidations.publish({ type: 'key', hash: old.keyHash })
+    await this.uow.run(async (trx, emit) => {
+      await this.store.insertRolled(record, old.id, oldExpiry, predecessors.map((key) => key.id), trx)
+      emit(domainEvent('key.rolled', record, null, { ...keyView(record), previous: { id: old.id, expiresAt: oldExpiry } }))
+    })
+    for (const key of [old, ...predecessors]) this.invalidations.publish({ type: 'key', hash: key.keyHash })
     return { ...keyView(record), key: plaintext }
   }
 
@@ -166,6 +204,14 @@ export class KeyService {
     const key = await this.store.find(caller.tenant.id, caller.environment, id)
     if (!key) throw notFound('Key')
     return key
+  }
+
+  /** Acting on a secret key (edit, revoke, roll) needs its scopes, as creating it would. */
+  private checkWithinCaller(caller: SecretCaller, key: KeyRecord): void {
+    if (key.type === 'secret' && !isWithin(key.scopes, caller.scopes)) {
+      const missing = firstMissing(key.scopes, caller.scopes)
+      throw new ApiError('insufficient_scope', `Key ${key.id} has ${missing ?? 'full access'}, which the calling key lacks`)
+    }
   }
 
   private view(key: KeyRecord) {
@@ -187,11 +233,16 @@ export class KeyService {
       if (!isOrigin(origin)) throw invalidParam(`allowedOrigins[${i}]`, 'must be an origin like https://app.example.com')
     })
     if (input.rateLimit != null && !caller.isAdmin) {
-      // The operator may give a tenant its own default (enterprise plans); it replaces the plan's.
-      const plan = caller.tenant.rateLimit ?? this.planOf(caller.tenant).rateLimit
-      const asked = input.rateLimit.limit / input.rateLimit.windowSeconds
-      if (asked > plan.limit / plan.windowSeconds) {
-        throw new ApiError('forbidden', 'A rate limit above the plan default needs the admin key')
+      // The default the request path applies to this type of key (limits/plan-rules.ts).
+      const plan = defaultRateLimit(caller.tenant, input.type, this.plans)
+      const { limit, windowSeconds } = input.rateLimit
+      // Both: a long window with the same average (86400 per day on a 60-per-minute plan) would
+      // allow a burst of the whole day's requests in one minute.
+      if (limit > plan.limit || limit / windowSeconds > plan.limit / plan.windowSeconds) {
+        throw new ApiError(
+          'forbidden',
+          `A rate limit above the plan default (${plan.limit} per ${plan.windowSeconds} s, in requests per window or per second) needs the admin key`,
+        )
       }
     }
   }

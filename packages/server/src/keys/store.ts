@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely'
-import type { Environment } from '../auth/key-format.js'
+import type { Environment } from '../core/environment.js'
 import { toJson } from '../lib/json.js'
 import type { Database } from '../storage/schema.js'
-import { type KeyRecord, keyFromRow } from './model.js'
+import type { KeyRecord } from '../core/key-record.js'
+import { keyFromRow } from './model.js'
 
 export type KeyChanges = Partial<
   Pick<KeyRecord, 'name' | 'scopes' | 'allowedOrigins' | 'rateLimit' | 'metadata' | 'expiresAt' | 'revokedAt' | 'rolledTo' | 'visitorTtlSeconds'>
@@ -101,12 +102,32 @@ export class KeyStore {
       .execute()
   }
 
-  /** The roll: the new key and the old key's shortened life, in one transaction. */
-  async insertRolled(replacement: KeyRecord, oldId: string, oldExpiresAt: string): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+  /** Keys rolled into `id` that still work (in their grace period). */
+  async activePredecessors(tenantId: string, environment: Environment, id: string, now: string): Promise<KeyRecord[]> {
+    const rows = await this.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('environment', '=', environment)
+      .where('rolled_to', '=', id)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now)
+      .execute()
+    return rows.map(keyFromRow)
+  }
+
+  /**
+   * The roll: the new key, the old key's shortened life, and the end of the grace of keys rolled
+   * into the old one (`endGraceOf`), in one transaction.
+   */
+  async insertRolled(replacement: KeyRecord, oldId: string, oldExpiresAt: string, endGraceOf: string[] = [], db?: Kysely<Database>): Promise<void> {
+    const write = async (trx: Kysely<Database>) => {
       await this.insert(replacement, trx)
       await this.update(oldId, { expiresAt: oldExpiresAt, rolledTo: replacement.id }, replacement.createdAt, trx)
-    })
+      for (const id of endGraceOf) await this.update(id, { expiresAt: replacement.createdAt }, replacement.createdAt, trx)
+    }
+    // In the caller's transaction when given one (a roll and its event), else in a transaction of its own.
+    await (db ? write(db) : this.db.transaction().execute(write))
   }
 
   /** One batched write of many keys' lastUsedAt (called by the flusher, never per request). */

@@ -2,7 +2,7 @@
  * Opaque list cursors: the sort position of the last item returned, base64url-encoded.
  * A cursor that does not decode is a 400, never a 500.
  */
-import { ApiError } from '../errors.js'
+import { ApiError } from '../core/errors.js'
 
 export function encodeCursor(position: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(position)).toString('base64url')

@@ -11,7 +11,7 @@
  * across a boundary (limit at the end of one window, limit at the start of the next), which
  * §9 allows ("at most `limit` requests per window").
  */
-import { ApiError } from '../errors.js'
+import { ApiError } from '../core/errors.js'
 
 /** The outcome of one `consume()`; maps one to one onto the RateLimit-* and Retry-After headers. */
 export interface LimitDecision {

@@ -34,10 +34,13 @@ export const MESSAGE_COLUMNS = [
 /**
  * A message in its API shape, as JSON text built by SQLite (history-reader.ts says why). The fields
  * are the ones of `Message` and MessageSchema, in the same order; the history tests compare a page
- * with the messages as they were returned when sent.
+ * with the messages as they were returned when sent. Metadata SQLite cannot parse reads as null
+ * rather than failing the whole page: validation now keeps it 8 levels deep, but rows stored before
+ * that rule may nest past SQLite's JSON depth limit (1,000), and one of them would otherwise break
+ * every page that holds it (API.md §12: no stored value can make a read fail).
  */
 export const MESSAGE_JSON_SQLITE: RawBuilder<string> = sql<string>`json_object('id', id, 'conversationId', conversation_id, 'seq', seq,
-  'senderId', sender_id, 'text', text, 'metadata', json(metadata), 'clientMessageId', client_message_id, 'createdAt', created_at,
+  'senderId', sender_id, 'text', text, 'metadata', iif(json_valid(metadata), json(metadata), null), 'clientMessageId', client_message_id, 'createdAt', created_at,
   'editedAt', edited_at, 'deletedAt', deleted_at)`
 
 export function messageFromRow(row: Pick<Selectable<MessagesTable>, (typeof MESSAGE_COLUMNS)[number]>): Message {

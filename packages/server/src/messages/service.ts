@@ -1,9 +1,10 @@
 /** Messages (API.md §5.2, §5.3): send with gap-free seq and idempotency, edit, delete, history, read. */
 import { type ChatCaller, denyVisitors, openConversation, scopeOf } from '../conversations/access.js'
 import type { ConversationStore } from '../conversations/store.js'
-import { ApiError, invalidParam, notFound } from '../errors.js'
+import { ApiError, invalidParam, notFound } from '../core/errors.js'
 import { domainEvent } from '../events/outbox.js'
 import type { UnitOfWork } from '../events/unit-of-work.js'
+import type { MaybePromise } from '../lib/maybe-promise.js'
 import { isUniqueViolation } from '../storage/database.js'
 import type { HistoryQuery, HistoryReader } from './history-reader.js'
 import type { Message } from './model.js'
@@ -17,6 +18,19 @@ export interface SendInput {
   senderId?: string
 }
 
+/** The per-user message budget (http/rate-limits.ts): throws 429 when the sender is over it. */
+export interface MessageLimits {
+  admitMessage(caller: ChatCaller): MaybePromise<void>
+}
+
+/** What a client that had seen a conversation up to some seq missed (see `replay`). */
+export interface Missed {
+  /** Messages at or below that seq (the 1,000 before it at most) edited or deleted since. */
+  changed: Message[]
+  /** Every message above that seq, in seq order, as it is now. */
+  created: Message[]
+}
+
 export class MessageService {
   constructor(
     private readonly store: MessageStore,
@@ -24,15 +38,19 @@ export class MessageService {
     private readonly uow: UnitOfWork,
     private readonly writer: MessageWriter,
     private readonly historyReader: HistoryReader,
+    private readonly limits: MessageLimits,
   ) {}
 
   /**
-   * 201 with the new message, or 200 with the original for a retried clientMessageId. The
-   * conversation and the sender's membership are checked by the writer, inside the transaction
-   * that stores the message (one query per conversation per batch, and no window between the
-   * check and the insert).
+   * 201 with the new message, or 200 with the original for a retried clientMessageId. Every send
+   * (REST or socket) first spends the sender's message budget. The conversation and the sender's
+   * membership are checked by the writer, inside the transaction that stores the message (one
+   * query per conversation per batch, and no window between the check and the insert).
    */
   async send(caller: ChatCaller, conversationId: string, input: SendInput): Promise<{ created: boolean; message: Message }> {
+    // Awaited only when the limiter is remote: the in-memory decision costs no promise.
+    const admitted = this.limits.admitMessage(caller)
+    if (admitted instanceof Promise) await admitted
     const scope = scopeOf(caller)
     const { senderId, notMember } = await this.senderOf(caller, conversationId, input.senderId)
     const clientMessageId = input.clientMessageId ?? null
@@ -62,13 +80,30 @@ export class MessageService {
     return this.historyReader.body(scopeOf(caller), conversationId, query, version)
   }
 
+  /**
+   * What a member that had seen up to `afterSeq` missed, read from storage after checking in
+   * storage that the caller is a member now (404/403 otherwise): a socket's own idea of its
+   * subscriptions may be stale. 'too_many' when more than `max` messages are above `afterSeq`.
+   */
+  async replay(caller: ChatCaller, conversationId: string, afterSeq: number, max: number): Promise<Missed | 'too_many'> {
+    await openConversation(this.conversations, caller, conversationId, 'read')
+    const scope = scopeOf(caller)
+    const created = await this.store.after(scope, conversationId, afterSeq, max + 1)
+    if (created.length > max) return 'too_many'
+    // Edits and deletions of messages the client had already seen are found by their timestamps.
+    const changed = afterSeq > 0 ? await this.store.changedSince(scope, conversationId, afterSeq) : []
+    return { changed, created }
+  }
+
   async edit(caller: ChatCaller, conversationId: string, messageId: string, text: string): Promise<Message> {
     const message = await this.ownMessage(caller, conversationId, messageId, 'edit messages')
     if (message.deletedAt !== null) throw new ApiError('conflict', 'A deleted message cannot be edited')
     const scope = scopeOf(caller)
     const edited: Message = { ...message, text, editedAt: new Date().toISOString() }
-    await this.uow.run(async (trx, emit) => {
+    await this.uow.run(async (trx, emit, redact) => {
       await this.store.update(scope, message, { text, editedAt: edited.editedAt! }, trx)
+      // Stored events keep no text a message no longer has (API.md §12).
+      await redact.message(scope, message.id)
       emit(domainEvent('message.updated', scope, conversationId, { ...edited }))
     })
     return edited
@@ -80,8 +115,9 @@ export class MessageService {
     if (message.deletedAt !== null) return
     const scope = scopeOf(caller)
     const deleted: Message = { ...message, text: '', metadata: null, deletedAt: new Date().toISOString() }
-    await this.uow.run(async (trx, emit) => {
+    await this.uow.run(async (trx, emit, redact) => {
       await this.store.update(scope, message, { text: '', metadata: null, deletedAt: deleted.deletedAt! }, trx)
+      await redact.message(scope, message.id)
       emit(domainEvent('message.deleted', scope, conversationId, { ...deleted }))
     })
   }

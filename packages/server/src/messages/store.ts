@@ -118,8 +118,13 @@ export class MessageStore {
   }
 
   async find(scope: ChatScope, conversationId: string, id: string): Promise<Message | null> {
-    const row = await this.inConversation(scope, conversationId).select(MESSAGE_COLUMNS).where('id', '=', id).executeTakeFirst()
+    const row = await this.byIdQuery(scope, conversationId, id).executeTakeFirst()
     return row ? messageFromRow(row) : null
+  }
+
+  /** The query of `find`, a seek of the index by id (public for the query-plan test). */
+  byIdQuery(scope: ChatScope, conversationId: string, id: string) {
+    return this.inConversation(scope, conversationId).select(MESSAGE_COLUMNS).where('id', '=', id)
   }
 
   /** Up to `limit` messages after a seq, in order (what a resuming socket missed). */

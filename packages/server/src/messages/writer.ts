@@ -11,10 +11,10 @@
  */
 import type { ChatScope } from '../conversations/model.js'
 import type { ConversationStore } from '../conversations/store.js'
-import { ApiError, notFound } from '../errors.js'
+import { ApiError, notFound } from '../core/errors.js'
 import { domainEvent } from '../events/outbox.js'
 import type { Emit, UnitOfWork } from '../events/unit-of-work.js'
-import { newSortableId } from '../ids.js'
+import { newSortableId } from '../core/ids.js'
 import type { Kysely } from 'kysely'
 import type { Database } from '../storage/schema.js'
 import type { Message } from './model.js'

@@ -32,16 +32,24 @@ export class Metrics {
     registers: [this.registry],
   })
 
-  constructor(openSockets: () => number) {
+  /** Read at scrape time; the realtime gateway, built after the metrics, sets it. */
+  private openSockets: () => number = () => 0
+
+  constructor() {
+    const sockets = () => this.openSockets()
     new Gauge({
       name: 'parley_realtime_open_sockets',
       help: 'Authenticated WebSocket connections on this node',
       registers: [this.registry],
       collect() {
-        this.set(openSockets())
+        this.set(sockets())
       },
     })
     collectDefaultMetrics({ register: this.registry, prefix: 'parley_' })
+  }
+
+  countSocketsWith(source: () => number): void {
+    this.openSockets = source
   }
 
   /** Called once per response. Unmatched requests share one route label, so labels stay bounded. */

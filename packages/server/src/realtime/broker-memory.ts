@@ -6,7 +6,14 @@
  * through a per-node queue, so a handler that publishes cannot overtake the payload it is handling:
  * every subscriber still sees each channel in publication order.
  */
-import { logBrokerError, type Broker, type BrokerErrorHandler, type ChannelHandler, type InvalidationHandler, type Unsubscribe } from './broker.js'
+import {
+  logBrokerError,
+  type Broker,
+  type BrokerErrorHandler,
+  type ChannelHandler,
+  type InvalidationHandler,
+  type Unsubscribe,
+} from './broker.js'
 import { ChannelSubscriptions, HandlerSet } from './broker-subscriptions.js'
 
 /** The "network" joining in-process brokers; each broker joins one on creation. */
@@ -59,6 +66,11 @@ export class MemoryBroker implements Broker {
 
   onInvalidation(handler: InvalidationHandler): Unsubscribe {
     return this.closed ? noop : this.invalidationHandlers.add(handler)
+  }
+
+  onReconnect(): Unsubscribe {
+    // Nodes in one process are never disconnected from each other.
+    return noop
   }
 
   async flush(): Promise<void> {

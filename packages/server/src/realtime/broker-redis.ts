@@ -10,14 +10,23 @@
  * Reconnection: ioredis (autoResubscribe, on by default) re-subscribes after a reconnect to every
  * channel Redis had acknowledged, then sends the commands queued while offline, so subscriptions
  * and unsubscriptions made during an outage end in the right state. Messages published during
- * the outage are lost to this node (pub/sub keeps nothing); clients recover with `resume`.
+ * the outage are lost to this node (pub/sub keeps nothing); clients recover with `resume`, and
+ * `onReconnect` handlers re-read from storage what the node kept from events (socket subscriptions).
  *
  * Load this module with a dynamic import only when Redis is configured, so single-node
  * installations never load ioredis.
  */
 import { randomUUID } from 'node:crypto'
 import { Redis, type RedisOptions } from 'ioredis'
-import { logBrokerError, type Broker, type BrokerErrorHandler, type ChannelHandler, type InvalidationHandler, type Unsubscribe } from './broker.js'
+import {
+  logBrokerError,
+  type Broker,
+  type BrokerErrorHandler,
+  type ChannelHandler,
+  type InvalidationHandler,
+  type ReconnectHandler,
+  type Unsubscribe,
+} from './broker.js'
 import { ChannelSubscriptions, HandlerSet } from './broker-subscriptions.js'
 
 export interface RedisBrokerOptions {
@@ -49,6 +58,9 @@ export class RedisBroker implements Broker {
   private readonly subscriber: Redis
   private readonly channels: ChannelSubscriptions
   private readonly invalidationHandlers: HandlerSet<[unknown, boolean]>
+  private readonly reconnectHandlers: HandlerSet<[]>
+  /** The subscriber connection was ready once: every later 'ready' is a reconnection. */
+  private subscriberWasReady = false
   private readonly invalidationChannel: string
   private readonly onError: BrokerErrorHandler
   // Each connection answers in order, so the last command sent stands for all before it.
@@ -72,6 +84,7 @@ export class RedisBroker implements Broker {
     this.publisher.on('error', (error) => this.report(error, 'redis publisher connection'))
     this.subscriber.on('error', (error) => this.report(error, 'redis subscriber connection'))
     this.subscriber.on('message', (redisChannel: string, payload: string) => this.receive(redisChannel, payload))
+    this.subscriber.on('ready', () => this.subscriberReady())
 
     this.channels = new ChannelSubscriptions(
       {
@@ -81,6 +94,7 @@ export class RedisBroker implements Broker {
       this.onError,
     )
     this.invalidationHandlers = new HandlerSet(this.onError)
+    this.reconnectHandlers = new HandlerSet(this.onError)
     this.command(this.subscriber.subscribe(this.invalidationChannel), 'subscribe to invalidations')
   }
 
@@ -110,6 +124,10 @@ export class RedisBroker implements Broker {
     return this.closed ? noop : this.invalidationHandlers.add(handler)
   }
 
+  onReconnect(handler: ReconnectHandler): Unsubscribe {
+    return this.closed ? noop : this.reconnectHandlers.add(handler)
+  }
+
   /** Resolves when Redis answers a PING within a second (readiness). */
   async ping(): Promise<void> {
     await Promise.race([
@@ -127,6 +145,7 @@ export class RedisBroker implements Broker {
     this.closed = true
     this.channels.clear()
     this.invalidationHandlers.clear()
+    this.reconnectHandlers.clear()
     await Promise.all([quitGracefully(this.publisher), quitGracefully(this.subscriber)])
   }
 
@@ -137,6 +156,23 @@ export class RedisBroker implements Broker {
 
   private command(sent: Promise<unknown>, context: string): void {
     this.lastSubscription = sent.catch((error) => this.report(error, context))
+  }
+
+  private subscriberReady(): void {
+    if (!this.subscriberWasReady) {
+      this.subscriberWasReady = true
+      return
+    }
+    // ioredis sends the resubscriptions right after emitting 'ready' (same tick): a PING sent
+    // behind them is answered once they are in effect, so handlers run with the node listening.
+    queueMicrotask(() => {
+      this.subscriber.ping().then(
+        () => {
+          if (!this.closed) this.reconnectHandlers.emit('reconnect handler')
+        },
+        (error) => this.report(error, 'ping after reconnect'),
+      )
+    })
   }
 
   private receive(redisChannel: string, payload: string): void {

@@ -21,6 +21,9 @@ export type ChannelHandler = (payload: string) => void
  */
 export type InvalidationHandler = (message: unknown, fromThisNode: boolean) => void
 
+/** Called after the node's connection to the cluster came back: publications meanwhile were lost. */
+export type ReconnectHandler = () => void
+
 /** Reports a failure the broker survived: a lost connection, a failed publish, a throwing handler. */
 export type BrokerErrorHandler = (error: unknown, context: string) => void
 
@@ -57,6 +60,15 @@ export interface Broker {
 
   /** Receives every node's invalidations (this node's too) until the returned function is called. */
   onInvalidation(handler: InvalidationHandler): Unsubscribe
+
+  /**
+   * Calls `handler` each time the node is listening again after losing its connection to the
+   * cluster (its subscriptions restored), until the returned function is called. Whatever was
+   * published meanwhile never arrives, so state kept from events (a socket's subscriptions) must
+   * be re-read from storage. Never called for the first connection; an in-process broker never
+   * loses its connection and never calls it.
+   */
+  onReconnect(handler: ReconnectHandler): Unsubscribe
 
   /**
    * Resolves once every publish, subscribe and unsubscribe issued before the call has taken

@@ -8,7 +8,7 @@
  *   every other event    → the conversation channel
  *   all events           → the tenant channel (secret keys with events:read)
  */
-import type { Environment } from '../auth/key-format.js'
+import type { Environment } from '../core/environment.js'
 import type { DomainEvent } from '../events/envelope.js'
 
 export const conversationChannel = (tenantId: string, environment: Environment, conversationId: string) =>
@@ -24,11 +24,10 @@ export function channelsFor(event: DomainEvent): string[] {
   const { tenantId, environment, conversationId } = event
   const channels = [tenantChannel(tenantId, environment)]
   if (event.type === 'conversation.created') {
-    const members = (event.data.members as { userId: string }[] | undefined) ?? []
-    for (const member of members) channels.push(userChannel(tenantId, environment, member.userId))
+    for (const member of event.data.members) channels.push(userChannel(tenantId, environment, member.userId))
     return channels
   }
   if (conversationId !== null) channels.push(conversationChannel(tenantId, environment, conversationId))
-  if (event.type === 'member.added') channels.push(userChannel(tenantId, environment, event.data.userId as string))
+  if (event.type === 'member.added') channels.push(userChannel(tenantId, environment, event.data.userId))
   return channels
 }

@@ -1,24 +1,32 @@
 /**
  * One authenticated socket: its subscriptions, the frames it sends us, and what we send it.
  * Kept small on purpose (memory per idle socket is a target): a few fields, no timers of its
- * own — the gateway's sweep drives heartbeats and token expiry for every connection at once.
+ * own — the gateway's sweep drives heartbeats, token expiry and subscription re-checks for every
+ * connection at once. The credential's scopes decide which frames it may send and which events
+ * it hears (socket-scopes.ts).
  */
 import type { WebSocket } from 'ws'
-import { ApiError } from '../errors.js'
-import { newId } from '../ids.js'
+import { hasScope } from '../auth/scopes.js'
+import { ApiError } from '../core/errors.js'
+import { newId } from '../core/ids.js'
 import { conversationChannel, tenantChannel, userChannel } from './channels.js'
 import { writeFrame } from './frame.js'
 import type { Broadcast, ControlEvent, Hub, Subscriber } from './hub.js'
-import type { SocketCaller } from './identity.js'
+import type { SocketCaller } from './socket-policy.js'
 import { CLOSE, type ClientFrame, frames } from './protocol.js'
+import { hiddenEventsFor, readBitOf } from './socket-scopes.js'
+import { type SubscriptionRecheck, recheckSlotOf } from './subscription-recheck.js'
 
 /** What a connection needs from the rest of Parley (provided by the gateway). */
 export interface ConnectionContext {
   hub: Hub
   reauthenticate(credential: string): Promise<SocketCaller>
+  /** The conversations the user is a member of, read from storage. */
   conversationsOf(caller: SocketCaller & { kind: 'session' }): Promise<string[]>
   send(caller: SocketCaller, frame: Extract<ClientFrame, { type: 'message.send' }>): Promise<unknown>
+  /** What the caller missed in one conversation; throws 403/404 if it is not a member (in storage). */
   replay(caller: SocketCaller, conversationId: string, afterSeq: number): Promise<Replay | 'resync'>
+  subscriptions: SubscriptionRecheck
   maxBufferedBytes: number
 }
 
@@ -41,6 +49,13 @@ const MAX_HELD = 1000
 export class Connection implements Subscriber {
   readonly id = newId('connection')
   readonly channels = new Set<string>()
+  /** Which second of the re-check period checks this socket: the same for every socket of a user. */
+  readonly recheckSlot: number
+  /**
+   * Counts changes to the conversation channels: a re-check whose storage read started before a
+   * change must not undo it (the read may predate the membership change that caused it).
+   */
+  membershipChanges = 0
   alive = true
   missedPongs = 0
   /** Which of the gateway's sweeps (0–29) pings this socket. */
@@ -56,13 +71,33 @@ export class Connection implements Subscriber {
    */
   private sent: Map<string, { top: number; beforeResume: Set<number> | null }> | null = null
   private lastTyping = 0
+  private current!: SocketCaller
+  /** Bits of the events this credential may not see (socket-scopes.ts); 0 for full read rights. */
+  private hidden = 0
 
   constructor(
     readonly socket: WebSocket,
-    public caller: SocketCaller,
+    caller: SocketCaller,
     public credential: string,
     private readonly context: ConnectionContext,
-  ) {}
+  ) {
+    this.adopt(caller)
+    this.recheckSlot = caller.kind === 'session' ? recheckSlotOf(caller.tenant.id, caller.userId) : 0
+  }
+
+  get caller(): SocketCaller {
+    return this.current
+  }
+
+  /** A new credential of the same user or key (refresh, re-validation) may carry other scopes. */
+  private adopt(caller: SocketCaller): void {
+    this.current = caller
+    this.hidden = hiddenEventsFor(caller)
+  }
+
+  private may(scope: 'messages:read' | 'messages:write'): boolean {
+    return hasScope(this.current.scopes, scope)
+  }
 
   get userId(): string | null {
     return this.caller.kind === 'session' ? this.caller.userId : null
@@ -84,6 +119,8 @@ export class Connection implements Subscriber {
     } else {
       hub.join(this, userChannel(caller.tenant.id, caller.environment, caller.userId))
       for (const id of await this.context.conversationsOf(caller)) hub.join(this, conversationChannel(caller.tenant.id, caller.environment, id))
+      // A re-check that read storage before this read must not undo it.
+      this.membershipChanges++
     }
     const expiresAt = this.expiresAt
     const user = caller.kind === 'session' ? { id: caller.userId, kind: caller.userKind } : null
@@ -117,6 +154,9 @@ export class Connection implements Subscriber {
   }
 
   private deliver(broadcast: Broadcast): void {
+    // Checked here, the last step of every path (live, held, queued behind a replay), so scopes
+    // changed by token.refresh apply to what was waiting. Membership events were followed already.
+    if (this.hidden !== 0 && (this.hidden & readBitOf(broadcast.event)) !== 0) return
     const { conversationId, seq } = broadcast
     const queue = this.replaying?.get(conversationId)
     if (queue) queue.push(broadcast)
@@ -159,6 +199,7 @@ export class Connection implements Subscriber {
       case 'resume':
         return this.resume(frame.positions)
       case 'message.send':
+        if (!this.may('messages:write')) return this.write(frames.error('insufficient_scope', 'Missing scope messages:write', frame.ref))
         try {
           const message = await this.context.send(this.caller, frame)
           return this.write(frames.ack(frame.ref, message))
@@ -172,7 +213,7 @@ export class Connection implements Subscriber {
   /** Checks the credential again (after a revocation or suspension) and closes if it fails. */
   async revalidate(): Promise<void> {
     try {
-      this.caller = await this.context.reauthenticate(this.credential)
+      this.adopt(await this.context.reauthenticate(this.credential))
     } catch (error) {
       this.closeFor(error)
     }
@@ -204,16 +245,42 @@ export class Connection implements Subscriber {
   private follow(control: ControlEvent): void {
     const { caller } = this
     if (caller.kind !== 'session') return
-    const id = control.conversationId ?? (control.data.id as string | undefined)
-    if (id === undefined) return
-    const channel = conversationChannel(caller.tenant.id, caller.environment, id)
-    const members = control.data.members as { userId: string }[] | undefined
-    if (control.event === 'conversation.created' && members?.some((m) => m.userId === caller.userId)) this.context.hub.join(this, channel)
-    if (control.event === 'member.added' && control.data.userId === caller.userId) this.context.hub.join(this, channel)
+    const channel = conversationChannel(caller.tenant.id, caller.environment, control.conversationId)
+    const joins =
+      (control.event === 'conversation.created' && control.data.members.some((m) => m.userId === caller.userId)) ||
+      (control.event === 'member.added' && control.data.userId === caller.userId)
+    const leaves = (control.event === 'member.removed' && control.data.userId === caller.userId) || control.event === 'conversation.deleted'
+    if (!joins && !leaves) return
+    this.membershipChanges++
+    if (joins) this.context.hub.join(this, channel)
     // Leaving happens after this event is written: the removed member still hears of its removal.
-    if ((control.event === 'member.removed' && control.data.userId === caller.userId) || control.event === 'conversation.deleted') {
-      queueMicrotask(() => this.context.hub.leave(this, channel))
+    else queueMicrotask(() => this.context.hub.leave(this, channel))
+  }
+
+  /**
+   * Makes the conversation channels match the user's memberships as read from storage, unless
+   * they changed since that read began (`changesAtRead`): a lost member.removed stops here, a lost
+   * member.added starts here.
+   */
+  reconcile(conversationIds: readonly string[], changesAtRead: number): void {
+    const { caller } = this
+    if (caller.kind !== 'session' || this.membershipChanges !== changesAtRead || this.socket.readyState !== this.socket.OPEN) return
+    const { hub } = this.context
+    const wanted = new Set(conversationIds.map((id) => conversationChannel(caller.tenant.id, caller.environment, id)))
+    let changed = false
+    for (const channel of this.channels) {
+      if (channel.startsWith('conv:') && !wanted.has(channel)) {
+        hub.leave(this, channel) // deleting the current entry of a Set does not disturb iteration
+        changed = true
+      }
     }
+    for (const channel of wanted) {
+      if (!this.channels.has(channel)) {
+        hub.join(this, channel)
+        changed = true
+      }
+    }
+    if (changed) this.membershipChanges++
   }
 
   private async refresh(token: string): Promise<void> {
@@ -231,7 +298,7 @@ export class Connection implements Subscriber {
       next.environment === current.environment &&
       next.userId === current.userId
     if (!same) return this.write(frames.error('forbidden', 'token.refresh must keep the same user'))
-    this.caller = next
+    this.adopt(next)
     this.credential = token
     this.expiryWarned = false
     const expiresAt = this.expiresAt
@@ -241,29 +308,42 @@ export class Connection implements Subscriber {
   private typing(conversationId: string, state: 'start' | 'stop'): void {
     const { caller } = this
     if (caller.kind !== 'session') return this.write(frames.error('forbidden', 'only users type'))
+    if (!this.may('messages:write')) return this.write(frames.error('insufficient_scope', 'Missing scope messages:write'))
     const channel = conversationChannel(caller.tenant.id, caller.environment, conversationId)
     if (!this.channels.has(channel)) return this.write(frames.error('forbidden', 'not a member of this conversation'))
     const now = Date.now()
     if (state === 'start' && now - this.lastTyping < TYPING_MIN_INTERVAL_MS) return // throttled: relayed at most once a second
     this.lastTyping = state === 'start' ? now : 0
-    this.context.hub.publish(channel, frames.event('typing', conversationId, { userId: caller.userId, state }))
+    this.context.hub.publish(channel, { event: 'typing' }, frames.event('typing', conversationId, { userId: caller.userId, state }))
   }
 
-  /** Replays missed messages per conversation from storage, in seq order, then says resumed. */
+  /**
+   * Replays missed messages per conversation, in seq order, then says resumed. Who is a member
+   * comes from storage, not from this socket's channels (they follow events, and an event can be
+   * lost): the channels are first made to match storage, and each replay checks it again.
+   * Positions of conversations the user is not in are ignored.
+   */
   private async resume(positions: Record<string, number>): Promise<void> {
     const { caller } = this
     if (caller.kind !== 'session') return this.write(frames.error('forbidden', 'resume is for user sockets'))
-    const wanted = Object.entries(positions).filter(([id]) =>
-      this.channels.has(conversationChannel(caller.tenant.id, caller.environment, id)),
-    )
-    this.replaying = new Map(wanted.map(([id]) => [id, []]))
-    // Held events of resumed conversations now wait behind their replay; the others go out.
+    if (!this.may('messages:read')) return this.write(frames.error('insufficient_scope', 'Missing scope messages:read'))
+    // Set before the first await: held and live events of these conversations wait behind their replay.
+    const replaying = new Map(Object.keys(positions).map((id) => [id, [] as Broadcast[]]))
+    this.replaying = replaying
+    // Held events of other conversations go out now.
     this.release()
     try {
-      for (const [id, afterSeq] of wanted) {
-        const result = await this.context.replay(caller, id, afterSeq)
-        const queued = this.replaying.get(id) ?? []
-        this.replaying.delete(id)
+      const changesAtRead = this.membershipChanges
+      this.reconcile(await this.context.conversationsOf(caller), changesAtRead)
+      for (const [id, afterSeq] of Object.entries(positions)) {
+        if (!this.channels.has(conversationChannel(caller.tenant.id, caller.environment, id))) {
+          replaying.delete(id)
+          continue
+        }
+        const result = await this.context.replay(caller, id, afterSeq).catch(notAMember)
+        const queued = replaying.get(id) ?? []
+        replaying.delete(id)
+        if (result === null) continue
         if (result === 'resync') {
           this.write(frames.resync(id))
           continue
@@ -282,10 +362,17 @@ export class Connection implements Subscriber {
         for (const broadcast of queued) this.deliver(broadcast)
       }
     } finally {
-      this.replaying = null
+      // A later resume may have started meanwhile: its queues are its own.
+      if (this.replaying === replaying) this.replaying = null
     }
     this.write(frames.resumed())
   }
+}
+
+/** A replay refused because storage says the caller is not (or no longer) in the conversation. */
+function notAMember(error: unknown): null {
+  if (error instanceof ApiError && (error.status === 403 || error.status === 404)) return null
+  throw error
 }
 
 /** The close code that tells a client what to do about a failed credential. */

@@ -1,31 +1,40 @@
 /**
- * GET /v1/realtime: the WebSocket gateway (API.md §6). Authenticates before the upgrade when an
- * Authorization header is present (a bad one is refused with HTTP 401/403, no socket is opened);
- * otherwise the first frame must be `auth` within 10 s, and unauthenticated sockets per IP are
- * capped. One sweep per second drives token expiry for every socket and the heartbeat of a
- * thirtieth of them, so each socket is pinged every 30 s and never all of them at once.
+ * GET /v1/realtime: the WebSocket gateway (API.md §6, §9, §12). The credential is checked by the
+ * same entry point as HTTP (auth/credentials.ts), with the same per-address failed-auth throttle.
+ * An upgrade that carries one (Authorization or x-api-key) is authenticated before the upgrade, and
+ * a bad one is refused with an HTTP problem+json answer, no socket opened; otherwise the first
+ * frame must be `auth` within 10 s, and unauthenticated sockets per address are capped. Each user,
+ * visitor and secret key holds at most a configured number of sockets (socket-caps.ts).
+ * One sweep per second drives token expiry for every socket and the heartbeat of a thirtieth of
+ * them, so each socket is pinged every 30 s and never all of them at once.
  */
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import { type RawData, WebSocketServer, type WebSocket } from 'ws'
+import { type Authenticator, type Presented, presentedIn } from '../auth/credentials.js'
 import type { Invalidation } from '../cluster/invalidations.js'
-import { ApiError, problemBody } from '../errors.js'
+import { ApiError } from '../core/errors.js'
+import { writeRawProblem } from '../http/problem.js'
 import { requestIdOf } from '../http/request-id.js'
+import { type TrustProxy, addressGroup, clientIp } from '../lib/client-address.js'
+import { type MaybePromise, andThen } from '../lib/maybe-promise.js'
 import { MemoryLimiter } from '../limits/limiter-memory.js'
 import { Connection, type ConnectionContext, closeCodeFor } from './connection.js'
-import type { SocketAuthenticator, SocketCaller } from './identity.js'
 import { AUTH_TIMEOUT_MS, CLOSE, EXPIRY_WARNING_MS, FrameError, HEARTBEAT_MS, MAX_FRAME_BYTES, frames, parseClientFrame } from './protocol.js'
+import { type SocketCapSettings, SocketCaps } from './socket-caps.js'
+import { type SocketCaller, socketCaller } from './socket-policy.js'
 
 export interface GatewayOptions {
   publicUrl: string
+  /** How the client address is read from an upgrade request (PARLEY_TRUST_PROXY), as for HTTP. */
+  trustProxy: TrustProxy
   maxUnauthenticatedPerIp: number
-  /** Frames a socket may send: a burst, refilled at a steady rate. */
   /** Frames a socket may send per window before it is closed with 4008. */
   frameLimit: { limit: number; windowSeconds: number }
+  /** Open sockets per user or visitor, and per secret key. */
+  socketCaps: SocketCapSettings
 }
-
-const BEARER = /^Bearer +([^\s]+) *$/i
 
 interface Frame {
   data: RawData
@@ -42,23 +51,26 @@ export class RealtimeGateway {
   private readonly connections = new Set<Connection>()
   private readonly pendingPerIp = new Map<string, number>()
   private readonly frameLimiter = new MemoryLimiter()
+  private readonly caps: SocketCaps
   private sweepTimer: NodeJS.Timeout | null = null
   private ticks = 0
   /** Hands out heartbeat slots round-robin, so each sweep pings an even share of the sockets. */
   private slots = 0
 
   constructor(
-    private readonly authenticator: SocketAuthenticator,
+    private readonly authenticator: Authenticator,
     private readonly context: Omit<ConnectionContext, 'reauthenticate'>,
     private readonly options: GatewayOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.caps = new SocketCaps(options.socketCaps)
+  }
 
   attach(server: Server): void {
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.upgrade(request, socket, head).catch((error) => {
         this.logger.error({ err: error }, 'realtime upgrade failed')
-        refuse(socket, new ApiError('internal_error', 'Upgrade failed'), this.options.publicUrl)
+        this.refuse(request, socket, new ApiError('internal_error', 'Upgrade failed'))
       })
     })
     this.sweepTimer = setInterval(() => this.sweep(), 1000)
@@ -96,39 +108,56 @@ export class RealtimeGateway {
 
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const path = (request.url ?? '').split('?')[0]
-    if (path !== '/v1/realtime') return refuse(socket, new ApiError('not_found', `No route ${path}`), this.options.publicUrl)
-    const authorization = request.headers.authorization
-    if (authorization !== undefined) {
-      const match = BEARER.exec(authorization)
-      const credential = match?.[1]
-      if (!credential) return refuse(socket, new ApiError('invalid_request', 'Authorization must be "Bearer <credential>"'), this.options.publicUrl)
-      let caller
-      try {
-        caller = await this.authenticator.authenticate(credential)
-      } catch (error) {
-        return refuse(socket, error instanceof ApiError ? error : new ApiError('invalid_token', 'Invalid credential'), this.options.publicUrl)
-      }
-      this.wss.handleUpgrade(request, socket, head, (ws) => void this.open(ws, caller, credential))
+    if (path !== '/v1/realtime') return this.refuse(request, socket, new ApiError('not_found', `No route ${path}`))
+    const address = clientIp(request, this.options.trustProxy)
+    const presented: Presented = { credential: null }
+    let caller: SocketCaller | null
+    try {
+      // Inside the guard, so an address over its failed-auth threshold is refused whatever it sends.
+      caller = await this.authenticator.guard(address, () => {
+        Object.assign(presented, presentedIn(request.headers))
+        return presented.credential === null ? null : andThen(this.authenticator.authenticate(presented), socketCaller)
+      })
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error
+      return this.refuse(request, socket, error)
+    }
+    if (caller !== null) {
+      const full = this.caps.refusal(caller)
+      if (full) return this.refuse(request, socket, full)
+      const [holder, credential] = [caller, presented.credential!]
+      this.wss.handleUpgrade(request, socket, head, (ws) => void this.open(ws, holder, credential))
       return
     }
-    const ip = request.socket.remoteAddress ?? 'unknown'
-    const pending = this.pendingPerIp.get(ip) ?? 0
+    const group = addressGroup(address)
+    const pending = this.pendingPerIp.get(group) ?? 0
     if (pending >= this.options.maxUnauthenticatedPerIp) {
-      return refuse(socket, new ApiError('rate_limited', 'Too many unauthenticated sockets from this address', { headers: { 'retry-after': '10' } }), this.options.publicUrl)
+      const error = new ApiError('rate_limited', 'Too many unauthenticated sockets from this address', { headers: { 'retry-after': '10' } })
+      return this.refuse(request, socket, error)
     }
-    this.pendingPerIp.set(ip, pending + 1)
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.awaitAuthFrame(ws, ip))
+    this.pendingPerIp.set(group, pending + 1)
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.awaitAuthFrame(ws, group, address))
   }
 
-  private awaitAuthFrame(ws: WebSocket, ip: string): void {
+  /** Answers an upgrade request with a problem+json HTTP response instead of a socket. */
+  private refuse(request: IncomingMessage, socket: Duplex, error: ApiError): void {
+    writeRawProblem(socket, error, requestIdOf(request), this.options.publicUrl)
+  }
+
+  /** The socket holder a credential stands for: the shared check, the per-address throttle, the socket's policy. */
+  private verify(address: string, credential: string): MaybePromise<SocketCaller> {
+    return this.authenticator.guard(address, () => andThen(this.authenticator.authenticate({ credential }), socketCaller))
+  }
+
+  private awaitAuthFrame(ws: WebSocket, group: string, address: string): void {
     let settled = false
     const release = () => {
       if (settled) return
       settled = true
       clearTimeout(timer)
-      const left = (this.pendingPerIp.get(ip) ?? 1) - 1
-      if (left > 0) this.pendingPerIp.set(ip, left)
-      else this.pendingPerIp.delete(ip)
+      const left = (this.pendingPerIp.get(group) ?? 1) - 1
+      if (left > 0) this.pendingPerIp.set(group, left)
+      else this.pendingPerIp.delete(group)
     }
     const timer = setTimeout(() => {
       release()
@@ -150,17 +179,23 @@ export class RealtimeGateway {
         release()
         return ws.close(CLOSE.unauthorized, 'the first frame must be auth')
       }
-      this.authenticator.authenticate(token).then(
-        (caller) => {
-          release()
-          ws.off('message', onMessage)
-          return this.open(ws, caller, token!, early)
-        },
-        (error) => {
-          release()
-          ws.close(closeCodeFor(error), error instanceof ApiError ? error.code : 'unauthorized')
-        },
-      )
+      const credential = token
+      Promise.resolve()
+        .then(() => this.verify(address, credential))
+        .then(
+          (caller) => {
+            release()
+            if (ws.readyState !== ws.OPEN) return // the client left while we checked
+            ws.off('message', onMessage)
+            const full = this.caps.refusal(caller)
+            if (full) return ws.close(CLOSE.rateLimited, 'too many sockets')
+            return this.open(ws, caller, credential, early)
+          },
+          (error) => {
+            release()
+            ws.close(closeCodeOf(error), error instanceof ApiError ? error.code : 'unauthorized')
+          },
+        )
     }
     ws.on('message', onMessage)
   }
@@ -173,10 +208,12 @@ export class RealtimeGateway {
     const connection = new Connection(ws, caller, credential, this.connectionContext())
     connection.heartbeatSlot = this.slots++ % HEARTBEAT_TICKS
     this.connections.add(connection)
+    const uncount = this.caps.take(caller)
     ws.on('pong', () => {
       connection.alive = true
     })
     ws.on('close', () => {
+      uncount()
       this.connections.delete(connection)
       this.context.hub.leaveAll(connection)
     })
@@ -246,24 +283,23 @@ export class RealtimeGateway {
         connection.socket.ping()
       }
     }
+    // This second's share of the storage re-checks of subscriptions (subscription-recheck.ts).
+    this.context.subscriptions.tick(this.connections)
   }
 
+  /**
+   * Re-checks (after an invalidation) and token.refresh use the shared check without the throttle:
+   * a revoked key must not count its sockets' re-checks as failures of their addresses.
+   */
   private connectionContext(): ConnectionContext {
-    return { ...this.context, reauthenticate: (credential) => this.authenticator.authenticate(credential) }
+    return {
+      ...this.context,
+      reauthenticate: async (credential) => socketCaller(await this.authenticator.authenticate({ credential })),
+    }
   }
 }
 
-/** Answers an upgrade request with a problem+json HTTP response instead of a socket. */
-function refuse(socket: Duplex, error: ApiError, publicUrl: string): void {
-  if (!socket.writable) return void socket.destroy()
-  const body = JSON.stringify(problemBody(error, requestIdOf({ headers: {} } as IncomingMessage), publicUrl))
-  const headers = {
-    'Content-Type': 'application/problem+json',
-    'Content-Length': String(Buffer.byteLength(body)),
-    Connection: 'close',
-    ...(error.status === 401 && { 'WWW-Authenticate': 'Bearer realm="parley"' }),
-    ...error.headers,
-  }
-  const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')
-  socket.end(`HTTP/1.1 ${error.status} ${error.code}\r\n${head}\r\n\r\n${body}`)
+/** The close code for a refused auth frame: 4008 when the address or holder is over a limit. */
+function closeCodeOf(error: unknown): number {
+  return error instanceof ApiError && error.code === 'rate_limited' ? CLOSE.rateLimited : closeCodeFor(error)
 }

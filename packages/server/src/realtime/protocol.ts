@@ -1,40 +1,26 @@
 /**
  * The realtime protocol as data (API.md §6): close codes, frame shapes and the parser for client
- * frames. The client SDK mirrors these facts; change them here first.
+ * frames. Close codes, limits and frame types live in @parley/protocol, shared with the client
+ * SDK: change them there.
  */
-export const CLOSE = {
-  /** Bad or missing credential: refresh the token and retry once. */
-  unauthorized: 4001,
-  /** The token expired: refresh and reconnect. */
-  tokenExpired: 4002,
-  /** The token (or key) was revoked or the user deleted: ask the session route again. */
-  tokenRevoked: 4003,
-  /** Too many frames, or too slow to read what we send: back off. */
-  rateLimited: 4008,
-  /** A frame we cannot parse. */
-  badFrame: 4400,
-  /** Not allowed (e.g. the tenant is suspended): do not reconnect. */
-  forbidden: 4500,
-  /** The server is restarting: reconnect. */
-  restarting: 1012,
-  /** A frame over the size limit. */
-  tooBig: 1009,
+import type { ClientFrame } from '@parley/protocol/realtime'
+import type { ErrorCode } from '../core/errors.js'
+
+export type { ClientFrame }
+export { AUTH_TIMEOUT_MS, CLOSE, EXPIRY_WARNING_MS, HEARTBEAT_MS, MAX_FRAME_BYTES, MAX_REPLAY } from '@parley/protocol/realtime'
+
+/** Frames a socket may send in each fixed window; one more closes it with 4008 (`CLOSE.rateLimited`). */
+export const FRAME_RATE_LIMIT = { limit: 100, windowSeconds: 5 } as const
+
+/**
+ * The codes an `error` frame carries: the HTTP codes (core/errors.ts), the same one REST would
+ * answer for the same request, and these, which only sockets send (docs/errors.md lists them too).
+ */
+export const SOCKET_ONLY_ERROR_CODES = {
+  bad_frame: 'A text frame that is not a client frame (not a JSON object, an unknown type, a missing or bad field), or a second auth frame',
 } as const
 
-export const MAX_FRAME_BYTES = 64 * 1024
-export const AUTH_TIMEOUT_MS = 10_000
-export const HEARTBEAT_MS = 30_000
-export const EXPIRY_WARNING_MS = 60_000
-/** More missed messages than this in one conversation: the client refetches over REST. */
-export const MAX_REPLAY = 1000
-
-export type ClientFrame =
-  | { type: 'auth'; token: string }
-  | { type: 'ping'; id?: string | number }
-  | { type: 'typing'; conversationId: string; state: 'start' | 'stop' }
-  | { type: 'token.refresh'; token: string }
-  | { type: 'resume'; positions: Record<string, number> }
-  | { type: 'message.send'; ref: string; conversationId: string; text: string; clientMessageId?: string }
+export type SocketErrorCode = ErrorCode | keyof typeof SOCKET_ONLY_ERROR_CODES
 
 export class FrameError extends Error {
   constructor(
@@ -45,7 +31,9 @@ export class FrameError extends Error {
   }
 }
 
-const isString = (v: unknown, max = 256): v is string => typeof v === 'string' && v.length > 0 && v.length <= max
+// U+0000 is refused in every string, as the HTTP schemas do: PostgreSQL cannot store it in text.
+const isString = (v: unknown, max = 256): v is string =>
+  typeof v === 'string' && v.length > 0 && v.length <= max && !v.includes('\u0000')
 
 /** Parses one text frame; throws FrameError naming what is wrong. */
 export function parseClientFrame(text: string): ClientFrame {
@@ -104,7 +92,7 @@ export const frames = {
   event: (event: string, conversationId: string | null, data: unknown) =>
     JSON.stringify({ type: 'event', event, ...(conversationId !== null && { conversationId }), data }),
   pong: (id?: string | number) => JSON.stringify({ type: 'pong', ...(id !== undefined && { id }) }),
-  error: (code: string, message: string, ref?: string) => JSON.stringify({ type: 'error', code, message, ...(ref !== undefined && { ref }) }),
+  error: (code: SocketErrorCode, message: string, ref?: string) => JSON.stringify({ type: 'error', code, message, ...(ref !== undefined && { ref }) }),
   expiring: (expiresAt: string) => JSON.stringify({ type: 'token.expiring', expiresAt }),
   /** Our answer to token.refresh (the contract leaves it open): the socket's new expiry. */
   refreshed: (expiresAt: string | null) => JSON.stringify({ type: 'token.refreshed', expiresAt }),

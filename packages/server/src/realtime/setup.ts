@@ -1,35 +1,37 @@
 /**
  * Wires realtime delivery: domain events from the bus go to broker channels (serialised once),
- * the hub delivers channel traffic to local sockets, and credential invalidations from any node
- * re-check the sockets they concern.
+ * the hub delivers channel traffic to local sockets, credential invalidations from any node
+ * re-check the sockets they concern, and sockets' subscriptions are re-read from storage
+ * periodically and whenever the broker reconnects (events may have been lost meanwhile).
  */
 import type { Logger } from 'pino'
-import type { KeyVerifier } from '../auth/api-keys.js'
-import type { SessionTokens } from '../auth/session-tokens.js'
+import type { Authenticator } from '../auth/credentials.js'
 import type { Invalidation, Invalidations } from '../cluster/invalidations.js'
 import type { ConversationStore } from '../conversations/store.js'
 import type { EventBus } from '../events/bus.js'
-import type { RequestLimits } from '../http/rate-limits.js'
+import type { TrustProxy } from '../lib/client-address.js'
 import type { MessageService } from '../messages/service.js'
-import type { MessageStore } from '../messages/store.js'
 import type { Broker } from './broker.js'
-import { channelsFor } from './channels.js'
 import { RealtimeGateway } from './gateway.js'
 import { Hub } from './hub.js'
-import { SocketAuthenticator } from './identity.js'
-import { MAX_REPLAY, frames } from './protocol.js'
+import { FRAME_RATE_LIMIT, MAX_REPLAY, frames } from './protocol.js'
+import type { SocketCapSettings } from './socket-caps.js'
+import { SubscriptionRecheck } from './subscription-recheck.js'
 
 export interface RealtimeDeps {
   broker: Broker
   bus: EventBus
   invalidations: Invalidations
-  tokens: SessionTokens
-  keys: KeyVerifier
+  /** The credential check HTTP uses too (auth/credentials.ts). */
+  authenticator: Authenticator
   conversations: ConversationStore
-  messageStore: MessageStore
   messages: MessageService
-  limits: RequestLimits
+  /** Seconds between two storage re-checks of a socket's subscriptions (at most 60). */
+  subscriptionRecheckSeconds: number
   publicUrl: string
+  /** PARLEY_TRUST_PROXY, to find an upgrade's client address as HTTP does. */
+  trustProxy: TrustProxy
+  socketCaps: SocketCapSettings
   logger: Logger
 }
 
@@ -39,39 +41,45 @@ const MAX_BUFFERED_BYTES = 1024 * 1024
 export function createRealtime(deps: RealtimeDeps): { gateway: RealtimeGateway; hub: Hub } {
   const hub = new Hub(deps.broker)
 
-  deps.bus.subscribe((event) => {
-    const payload = frames.event(event.type, event.conversationId, event.data)
-    for (const channel of channelsFor(event)) hub.publish(channel, payload)
-  })
+  deps.bus.subscribe((event) => hub.publishEvent(event))
+
+  const subscriptions = new SubscriptionRecheck(
+    (scope, userIds) => deps.conversations.conversationIdsOfUsers(scope, userIds),
+    deps.subscriptionRecheckSeconds,
+    (error) => deps.logger.warn({ err: error }, 'subscription re-check failed; retried next period'),
+  )
+  deps.broker.onReconnect(() => subscriptions.recheckAll())
 
   const gateway = new RealtimeGateway(
-    new SocketAuthenticator(deps.tokens, deps.keys),
+    deps.authenticator,
     {
       hub,
       maxBufferedBytes: MAX_BUFFERED_BYTES,
+      subscriptions,
       conversationsOf: (caller) => deps.conversations.conversationIdsOf({ tenantId: caller.tenant.id, environment: caller.environment }, caller.userId),
       send: async (caller, frame) => {
-        await deps.limits.admitMessage(caller)
         const { message } = await deps.messages.send(caller, frame.conversationId, {
           text: frame.text,
           ...(frame.clientMessageId !== undefined && { clientMessageId: frame.clientMessageId }),
         })
         return message
       },
-      // New messages come from the messages table with their current state; edits and
-      // deletions of messages the client had already seen are found by their timestamps.
       replay: async (caller, conversationId, afterSeq) => {
-        const scope = { tenantId: caller.tenant.id, environment: caller.environment }
-        const missed = await deps.messageStore.after(scope, conversationId, afterSeq, MAX_REPLAY + 1)
-        if (missed.length > MAX_REPLAY) return 'resync'
-        const changed = afterSeq > 0 ? await deps.messageStore.changedSince(scope, conversationId, afterSeq) : []
+        const missed = await deps.messages.replay(caller, conversationId, afterSeq, MAX_REPLAY)
+        if (missed === 'too_many') return 'resync'
         return {
-          changes: changed.map((m) => frames.event(m.deletedAt ? 'message.deleted' : 'message.updated', conversationId, m)),
-          created: missed.map((m) => ({ seq: m.seq, frame: frames.event('message.created', conversationId, m) })),
+          changes: missed.changed.map((m) => frames.event(m.deletedAt ? 'message.deleted' : 'message.updated', conversationId, m)),
+          created: missed.created.map((m) => ({ seq: m.seq, frame: frames.event('message.created', conversationId, m) })),
         }
       },
     },
-    { publicUrl: deps.publicUrl, maxUnauthenticatedPerIp: 20, frameLimit: { limit: 100, windowSeconds: 5 } },
+    {
+      publicUrl: deps.publicUrl,
+      trustProxy: deps.trustProxy,
+      socketCaps: deps.socketCaps,
+      maxUnauthenticatedPerIp: 20,
+      frameLimit: FRAME_RATE_LIMIT,
+    },
     deps.logger,
   )
 

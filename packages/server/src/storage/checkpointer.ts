@@ -51,6 +51,9 @@ export function startCheckpointer(path: string, onError: (error: unknown) => voi
   worker.on('error', onError)
   return {
     async stop() {
+      // Held until it exits: with nothing else left (a start that failed), an unref'd worker would let
+      // the process end mid-close, silently and with exit code 0.
+      worker.ref()
       worker.postMessage('stop')
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 1000).unref())])
       await worker.terminate()

@@ -2,12 +2,15 @@
  * Opens storage for the configured engine. This is the only place that knows about drivers:
  * better-sqlite3 (embedded default) or pg (loaded only when PostgreSQL is configured).
  */
-import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely'
-import type { Storage } from '../config.js'
+import { createPrivateFile, ensurePrivateDir, makePrivate } from '../lib/private-files.js'
+import { loadOptionalPackage } from '../lib/optional-package.js'
 import { BACKSTOP_PAGES, type Checkpointer, startCheckpointer } from './checkpointer.js'
 import type { Database } from './schema.js'
+
+/** Where the data lives: an embedded SQLite file (or :memory:) or a PostgreSQL server. */
+export type Storage = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string }
 
 export type Dialect = 'sqlite' | 'postgres'
 
@@ -55,10 +58,17 @@ export async function openStore(storage: Storage, options: StoreOptions = {}): P
 
 async function openSqlite(path: string, cacheMb: number): Promise<Kysely<Database>> {
   const { default: SQLite } = await import('better-sqlite3')
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  if (path !== ':memory:') {
+    ensurePrivateDir(dirname(path))
+    // SQLite would create the file 0644 (less the umask); made empty here, it keeps our 0600.
+    createPrivateFile(path)
+  }
   const database = new SQLite(path)
   // WAL lets readers proceed during a write; NORMAL sync is durable across process crashes.
   database.pragma('journal_mode = WAL')
+  // SQLite gives the -wal and -shm files the database file's mode; files from an older Parley
+  // (created 0644) are narrowed here, so every start leaves all three private.
+  if (path !== ':memory:') for (const suffix of ['', '-wal', '-shm']) makePrivate(path + suffix)
   database.pragma('synchronous = NORMAL')
   database.pragma('busy_timeout = 5000')
   database.pragma('foreign_keys = ON')
@@ -96,7 +106,7 @@ function withStatementCache(database: import('better-sqlite3').Database) {
 }
 
 async function openPostgres(url: string): Promise<Kysely<Database>> {
-  const { default: pg } = await import('pg')
+  const { default: pg } = await loadOptionalPackage<typeof import('pg')>('pg', 'A postgres:// PARLEY_DATABASE_URL')
   const pool = new pg.Pool({ connectionString: url, max: 10 })
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {})

@@ -8,6 +8,8 @@ import * as usage from './migrations/004-usage-and-alerts.js'
 import * as historyRevision from './migrations/005-history-revision.js'
 import * as membersByUser from './migrations/006-members-by-user-covering.js'
 import * as messageIndexes from './migrations/007-message-indexes-that-append.js'
+import * as eventContent from './migrations/008-event-content-and-consumers.js'
+import * as webhooks from './migrations/009-webhooks-and-deliveries.js'
 
 type Step = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }
 
@@ -20,6 +22,8 @@ const STEPS: Record<string, Step> = {
   '005-history-revision': historyRevision,
   '006-members-by-user-covering': membersByUser,
   '007-message-indexes-that-append': messageIndexes,
+  '008-event-content-and-consumers': eventContent,
+  '009-webhooks-and-deliveries': webhooks,
 }
 
 class StaticProvider implements MigrationProvider {

@@ -125,8 +125,26 @@ export interface EventsTable {
   environment: 'live' | 'test'
   type: string
   conversation_id: string | null
+  /** The message or conversation whose content this row still holds; NULL once forgotten (events/content.ts). */
+  content_id: string | null
+  /** The event's data, with placeholders where its content goes. */
   data: string
+  /** The content fields of `data` (text, name, metadata) as JSON; NULL when none or forgotten. */
+  content: string | null
   created_at: string
+}
+
+/** Who reads stored events, and up to which position each has handled them (events/consumers.ts). */
+export interface EventConsumersTable {
+  name: string
+  position: number
+  updated_at: string
+}
+
+/** How far every consumer had got, and when: decides which events retention may delete. */
+export interface EventWatermarksTable {
+  position: number
+  reached_at: string
 }
 
 /** One row per key per bucket (minute, hour or day): counters summed by the usage flusher. */
@@ -162,6 +180,60 @@ export interface AlertEventsTable {
   created_at: string
 }
 
+/**
+ * The outbound delivery queue (delivery/queue.ts), one row per attempt: a row is `pending` until
+ * its attempt is made, then `succeeded` or `failed`; a retry is a new row. The pending rows are
+ * the queue, all rows are the delivery log.
+ */
+export interface DeliveriesTable {
+  id: string
+  /** Which consumer of the queue: 'webhook' (push later). */
+  kind: string
+  /** Where it goes (a webhook endpoint id): the unit of concurrency and fairness. */
+  destination: string
+  event_id: string
+  event_position: number
+  event_type: string
+  /** Deliveries with the same key go out in event order (a conversation id); null = no order. */
+  order_key: string | null
+  /** 1 for the first attempt at this event and destination. */
+  attempt: number
+  status: 'pending' | 'succeeded' | 'failed'
+  /** When the attempt is (or was) due. */
+  next_attempt_at: string
+  /** The node attempting it now, and until when its claim holds. */
+  lease_owner: string | null
+  lease_until: string | null
+  attempted_at: string | null
+  response_status: number | null
+  duration_ms: number | null
+  error: string | null
+  /** At most the first 1 KB of the receiver's answer. */
+  response_body: string | null
+  created_at: string
+}
+
+/** Webhook endpoints (webhooks/store.ts); secrets are sealed by the KEK, never stored in the clear. */
+export interface WebhookEndpointsTable {
+  id: string
+  tenant_id: string
+  environment: 'live' | 'test'
+  url: string
+  description: string | null
+  /** JSON string[]: event types, or ["*"]. */
+  events: string
+  enabled: number
+  disabled_reason: 'failing' | 'gone' | null
+  /** Since when every attempt has failed (null after a success). */
+  failing_since: string | null
+  secret: string
+  /** During a rotation's overlap: the previous secret, and until when it still signs. */
+  previous_secret: string | null
+  previous_secret_until: string | null
+  created_at: string
+  updated_at: string
+}
+
 export interface Database {
   meta: MetaTable
   tenants: TenantsTable
@@ -172,9 +244,13 @@ export interface Database {
   members: MembersTable
   messages: MessagesTable
   events: EventsTable
+  event_consumers: EventConsumersTable
+  event_watermarks: EventWatermarksTable
   usage_minutes: UsageTable
   usage_hours: UsageTable
   usage_days: UsageTable
   alert_rules: AlertRulesTable
   alert_events: AlertEventsTable
+  deliveries: DeliveriesTable
+  webhook_endpoints: WebhookEndpointsTable
 }

@@ -1,6 +1,6 @@
 /** Liveness and readiness probes (no credentials). */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox'
-import { ApiError } from '../errors.js'
+import { ApiError } from '../core/errors.js'
 
 export interface ReadinessCheck {
   name: string

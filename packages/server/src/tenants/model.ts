@@ -1,22 +1,7 @@
 import type { Selectable } from 'kysely'
 import { fromJson } from '../lib/json.js'
 import type { TenantsTable } from '../storage/schema.js'
-
-export interface RateLimit {
-  limit: number
-  windowSeconds: number
-}
-
-export interface Tenant {
-  id: string
-  name: string
-  plan: string
-  rateLimit: RateLimit | null
-  suspended: boolean
-  createdAt: string
-  updatedAt: string
-  deletedAt: string | null
-}
+import type { RateLimit, Tenant } from '../core/tenant.js'
 
 export function tenantFromRow(row: Selectable<TenantsTable>): Tenant {
   return {

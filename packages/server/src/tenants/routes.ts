@@ -1,10 +1,10 @@
 /** /v1/admin/tenants: the operator's tenant management (admin key only). */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox'
 import { keySchemaWithSecret } from '../keys/schemas.js'
-import { IdParams, Nullable, Page, PageQuery, Problem, RateLimitSchema, Timestamp, authErrors } from '../http/schemas.js'
+import { IdParams, Nullable, Page, PageQuery, RateLimitSchema, Timestamp, named, ref } from '../http/schemas.js'
 import type { TenantService } from './service.js'
 
-export const TenantSchema = Type.Object({
+export const TenantSchema = named('Tenant', Type.Object({
   id: Type.String(),
   name: Type.String(),
   plan: Type.String(),
@@ -12,7 +12,8 @@ export const TenantSchema = Type.Object({
   suspended: Type.Boolean(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
-})
+}))
+const TenantPage = Page(TenantSchema)
 
 const admin = { auth: { callers: ['admin'] } } as const
 const tags = ['Operator']
@@ -24,6 +25,7 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<{ tenants: TenantService }>
       config: admin,
       schema: {
         tags,
+        operationId: 'admin.tenants.create',
         summary: 'Create a tenant with one secret key per environment',
         body: Type.Object(
           { name: Type.String({ minLength: 1, maxLength: 200 }), plan: Type.Optional(Type.String({ maxLength: 64 })) },
@@ -31,10 +33,9 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<{ tenants: TenantService }>
         ),
         response: {
           201: Type.Object({
-            tenant: TenantSchema,
-            keys: Type.Object({ live: keySchemaWithSecret, test: keySchemaWithSecret }),
+            tenant: ref(TenantSchema),
+            keys: Type.Object({ live: ref(keySchemaWithSecret), test: ref(keySchemaWithSecret) }),
           }),
-          ...authErrors,
         },
       },
     },
@@ -43,7 +44,7 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<{ tenants: TenantService }>
 
   app.get(
     '/v1/admin/tenants',
-    { config: admin, schema: { tags, summary: 'List tenants', querystring: PageQuery, response: { 200: Page(TenantSchema), ...authErrors } } },
+    { config: admin, schema: { tags, operationId: 'admin.tenants.list', summary: 'List tenants, newest first', querystring: PageQuery, response: { 200: TenantPage } } },
     async (request) => tenants.list(request.query.limit, request.query.cursor),
   )
 
@@ -51,7 +52,7 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<{ tenants: TenantService }>
     '/v1/admin/tenants/:id',
     {
       config: admin,
-      schema: { tags, summary: 'Get a tenant', params: IdParams, response: { 200: TenantSchema, 404: Type.Ref(Problem), ...authErrors } },
+      schema: { tags, operationId: 'admin.tenants.get', summary: 'Get a tenant', params: IdParams, response: { 200: ref(TenantSchema) } },
     },
     async (request) => tenants.get(request.params.id),
   )
@@ -62,6 +63,7 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<{ tenants: TenantService }>
       config: admin,
       schema: {
         tags,
+        operationId: 'admin.tenants.update',
         summary: 'Rename, change plan or rate limit, suspend or reinstate a tenant',
         params: IdParams,
         body: Type.Object(
@@ -73,7 +75,7 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<{ tenants: TenantService }>
           },
           { additionalProperties: false },
         ),
-        response: { 200: TenantSchema, 404: Type.Ref(Problem), ...authErrors },
+        response: { 200: ref(TenantSchema) },
       },
     },
     async (request) => tenants.patch(request.params.id, request.body),
@@ -83,7 +85,7 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<{ tenants: TenantService }>
     '/v1/admin/tenants/:id',
     {
       config: admin,
-      schema: { tags, summary: 'Delete a tenant', params: IdParams, response: { 204: Type.Null(), 404: Type.Ref(Problem), ...authErrors } },
+      schema: { tags, operationId: 'admin.tenants.delete', summary: 'Delete a tenant (permanent)', params: IdParams, response: { 204: Type.Null() } },
     },
     async (request, reply) => {
       await tenants.delete(request.params.id)

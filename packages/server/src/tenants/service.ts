@@ -1,15 +1,16 @@
 /** Operator actions on tenants (API.md §2). */
 import type { Kysely } from 'kysely'
-import type { Environment } from '../auth/key-format.js'
+import type { Environment } from '../core/environment.js'
 import type { Invalidations } from '../cluster/invalidations.js'
-import { invalidParam, notFound } from '../errors.js'
-import { newId } from '../ids.js'
+import { invalidParam, notFound } from '../core/errors.js'
+import { newId } from '../core/ids.js'
 import { decodeCursor, pageOf } from '../lib/cursor.js'
 import { nowIso } from '../lib/time.js'
 import type { KeyService } from '../keys/service.js'
 import { keyView } from '../keys/model.js'
 import type { Database } from '../storage/schema.js'
-import { type RateLimit, type Tenant, tenantView } from './model.js'
+import type { RateLimit, Tenant } from '../core/tenant.js'
+import { tenantView } from './model.js'
 import type { TenantStore } from './store.js'
 
 export interface TenantPatch {

@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely'
 import { toJson } from '../lib/json.js'
 import type { Database } from '../storage/schema.js'
-import { type RateLimit, type Tenant, tenantFromRow } from './model.js'
+import type { RateLimit, Tenant } from '../core/tenant.js'
+import { tenantFromRow } from './model.js'
 
 export class TenantStore {
   constructor(private readonly db: Kysely<Database>) {}

@@ -1,65 +1,53 @@
 /**
- * Session tokens: minting (POST /v1/auth/token), the public JWKS, and signing-key rotation.
+ * Session tokens: minting (POST /v1/auth/token, rules in service.ts), the public JWKS, and
+ * signing-key rotation.
  */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox'
-import type { SessionTokens } from '../auth/session-tokens.js'
 import type { SigningKeyRing } from '../auth/signing-keys.js'
 import type { Invalidations } from '../cluster/invalidations.js'
-import { firstMissing, isValidScope, isWithin } from '../auth/scopes.js'
-import { ApiError, invalidParam } from '../errors.js'
 import { secretCaller } from '../http/caller-of.js'
-import { Problem, Timestamp, authErrors } from '../http/schemas.js'
-import type { UserCache } from '../users/user-cache.js'
+import { Timestamp } from '../http/schemas.js'
 import { UserId } from '../users/schemas.js'
+import type { TokenService } from './service.js'
 
 export interface TokenRouteDeps {
-  tokens: SessionTokens
+  tokens: TokenService
   ring: SigningKeyRing
   invalidations: Invalidations
-  users: UserCache
 }
 
 const TokenResponse = Type.Object({ token: Type.String(), expiresAt: Timestamp })
 
-export const tokenRoutes: FastifyPluginAsyncTypebox<TokenRouteDeps> = async (app, { tokens, ring, users, invalidations }) => {
+export const tokenRoutes: FastifyPluginAsyncTypebox<TokenRouteDeps> = async (app, { tokens, ring, invalidations }) => {
   app.post(
     '/v1/auth/token',
     {
       config: { auth: { callers: ['secret'], scope: 'tokens:write' } },
       schema: {
         tags: ['Session tokens'],
+        operationId: 'tokens.create',
         summary: 'Mint a session token (ES256 JWT) for one of your users',
         body: Type.Object(
           {
             userId: UserId,
             expiresIn: Type.Optional(Type.Integer({ minimum: 60, maximum: 86_400, default: 3600 })),
-            scopes: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 32, uniqueItems: true })),
+            scopes: Type.Optional(
+              Type.Array(Type.String({ maxLength: 64 }), {
+                maxItems: 32,
+                uniqueItems: true,
+                description: "Within the calling key's scopes. Left out (or empty): the token carries the key's scopes; unscoped only from an unscoped key.",
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
-        response: { 201: TokenResponse, 404: Type.Ref(Problem), ...authErrors },
+        response: { 201: TokenResponse },
+        errorCodes: ['user_not_found'],
       },
     },
     async (request, reply) => {
-      const caller = secretCaller(request)
       const { userId, expiresIn = 3600, scopes } = request.body
-      scopes?.forEach((scope, i) => {
-        if (!isValidScope(scope)) throw invalidParam(`scopes[${i}]`, `unknown scope "${scope}"`)
-      })
-      // A token never carries more than the key that minted it.
-      if (scopes && !isWithin(scopes, caller.scopes)) {
-        throw new ApiError('insufficient_scope', `The token would have ${firstMissing(scopes, caller.scopes)}, which the calling key lacks`)
-      }
-      const user = (await users.get(caller.tenant.id, caller.environment, userId))?.user
-      if (!user) throw new ApiError('user_not_found', `No user ${userId} in this environment; upsert it first`)
-      const minted = await tokens.mint({
-        tenantId: caller.tenant.id,
-        environment: caller.environment,
-        userId,
-        kind: user.kind,
-        expiresInSeconds: expiresIn,
-        scopes,
-      })
+      const minted = await tokens.mint(secretCaller(request), { userId, expiresIn, ...(scopes !== undefined && { scopes }) })
       return reply.status(201).send(minted)
     },
   )
@@ -76,8 +64,9 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<TokenRouteDeps> = async (app
       config: { auth: { callers: ['admin'] } },
       schema: {
         tags: ['Operator'],
+        operationId: 'admin.signingKeys.rotate',
         summary: 'Start signing with a new key; the old public key stays published until its tokens expire',
-        response: { 201: Type.Object({ kid: Type.String(), createdAt: Timestamp }), ...authErrors },
+        response: { 201: Type.Object({ kid: Type.String(), createdAt: Timestamp }) },
       },
     },
     async (_request, reply) => {

@@ -4,7 +4,7 @@
  * per interval (minute, hour and day buckets at once, so no rollup job is needed). A graceful
  * shutdown flushes; a crash loses at most one flush interval of counts.
  */
-import type { Environment } from '../auth/key-format.js'
+import type { Environment } from '../core/environment.js'
 import { type Counters, type Granularity, add, bucketOf, count, emptyCounters } from './counters.js'
 import type { UsageRow, UsageStore } from './store.js'
 

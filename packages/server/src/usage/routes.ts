@@ -1,7 +1,7 @@
 /** GET /v1/keys/{id}/usage and GET /v1/usage (secret key with usage:read). */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox'
 import { secretCaller } from '../http/caller-of.js'
-import { IdParams, Nullable, Problem, Timestamp, authErrors } from '../http/schemas.js'
+import { IdParams, Nullable, Timestamp, named, ref } from '../http/schemas.js'
 import type { UsageService } from './service.js'
 
 const policy = { auth: { callers: ['secret'], scope: 'usage:read' } } as const
@@ -14,8 +14,8 @@ const Counts = {
   serverErrors: Type.Integer(),
   rateLimited: Type.Integer(),
 }
-const Totals = Type.Object({ ...Counts, avgLatencyMs: Type.Number() })
-const Point = Type.Object({ t: Timestamp, ...Counts, avgLatencyMs: Type.Number() })
+const Totals = named('UsageTotals', Type.Object({ ...Counts, avgLatencyMs: Type.Number() }))
+const Point = named('UsagePoint', Type.Object({ t: Timestamp, ...Counts, avgLatencyMs: Type.Number() }))
 const Window = {
   granularity: Type.Union([Type.Literal('hour'), Type.Literal('day')]),
   from: Timestamp,
@@ -37,13 +37,12 @@ export const usageRoutes: FastifyPluginAsyncTypebox<{ usage: UsageService }> = a
       config: policy,
       schema: {
         tags,
+        operationId: 'keys.usage',
         summary: 'Requests, outcomes and latency of one key, by hour or day',
         params: IdParams,
         querystring: UsageQuery,
         response: {
-          200: Type.Object({ ...Window, series: Type.Array(Point), totals: Totals, lastUsedAt: Nullable(Timestamp) }),
-          404: Type.Ref(Problem),
-          ...authErrors,
+          200: Type.Object({ ...Window, series: Type.Array(ref(Point)), totals: ref(Totals), lastUsedAt: Nullable(Timestamp) }),
         },
       },
     },
@@ -56,11 +55,11 @@ export const usageRoutes: FastifyPluginAsyncTypebox<{ usage: UsageService }> = a
       config: policy,
       schema: {
         tags,
+        operationId: 'usage.get',
         summary: 'Usage summed over the environment’s keys, with per-key totals',
         querystring: UsageQuery,
         response: {
-          200: Type.Object({ ...Window, series: Type.Array(Point), totals: Totals, keys: Type.Array(Type.Object({ keyId: Type.String(), ...Counts })) }),
-          ...authErrors,
+          200: Type.Object({ ...Window, series: Type.Array(ref(Point)), totals: ref(Totals), keys: Type.Array(Type.Object({ keyId: Type.String(), ...Counts })) }),
         },
       },
     },

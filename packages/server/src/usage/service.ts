@@ -1,7 +1,7 @@
 /** Usage figures per key and per tenant environment (API.md §3). */
-import type { SecretCaller } from '../auth/caller.js'
-import type { LastUsedTracker } from '../auth/last-used.js'
-import { invalidParam, notFound } from '../errors.js'
+import type { SecretCaller } from '../core/caller.js'
+import type { LastUsedTracker } from '../keys/last-used.js'
+import { invalidParam, notFound } from '../core/errors.js'
 import type { KeyStore } from '../keys/store.js'
 import { type Counters, add, bucketOf, emptyCounters } from './counters.js'
 import type { UsageRecorder } from './recorder.js'

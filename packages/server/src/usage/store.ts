@@ -1,6 +1,6 @@
 /** Usage rows: batched upserts that add to existing buckets, series and totals, retention. */
 import type { Kysely } from 'kysely'
-import type { Environment } from '../auth/key-format.js'
+import type { Environment } from '../core/environment.js'
 import type { Database } from '../storage/schema.js'
 import { type Counters, type Granularity, add, emptyCounters } from './counters.js'
 

@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely'
-import type { Environment } from '../auth/key-format.js'
+import type { Environment } from '../core/environment.js'
 import { fromJson } from '../lib/json.js'
 import type { UsersTable } from '../storage/schema.js'
 

@@ -1,15 +1,14 @@
 /** /v1/users: the tenant's end users (secret key with users:read / users:write). */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox'
 import { secretCaller } from '../http/caller-of.js'
-import { Page, PageQuery, Problem, authErrors, checkMetadata } from '../http/schemas.js'
-import { UserFieldsSchema, UserId, UserSchema } from './schemas.js'
+import { PageQuery, ref } from '../http/schemas.js'
+import { UserFieldsSchema, UserId, UserPage, UserSchema } from './schemas.js'
 import type { UserService } from './service.js'
 
 const read = { auth: { callers: ['secret'], scope: 'users:read' } } as const
 const write = { auth: { callers: ['secret'], scope: 'users:write' } } as const
 const tags = ['Users']
 const UserParams = Type.Object({ id: UserId })
-const notFound = { 404: Type.Ref(Problem) }
 
 export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = async (app, { users }) => {
   app.post(
@@ -18,13 +17,13 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
       config: write,
       schema: {
         tags,
+        operationId: 'users.upsert',
         summary: 'Create or update a user by your own id (201 created, 200 updated)',
         body: Type.Object({ id: UserId, ...UserFieldsSchema }, { additionalProperties: false }),
-        response: { 200: UserSchema, 201: UserSchema, ...authErrors },
+        response: { 200: ref(UserSchema), 201: ref(UserSchema) },
       },
     },
     async (request, reply) => {
-      checkMetadata(request.body.metadata)
       const { created, user } = await users.upsert(secretCaller(request), request.body)
       return reply.status(created ? 201 : 200).send(user)
     },
@@ -32,13 +31,13 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
 
   app.get(
     '/v1/users',
-    { config: read, schema: { tags, summary: 'List users', querystring: PageQuery, response: { 200: Page(UserSchema), ...authErrors } } },
+    { config: read, schema: { tags, operationId: 'users.list', summary: 'List users (visitors included), newest first', querystring: PageQuery, response: { 200: UserPage } } },
     async (request) => users.list(secretCaller(request), request.query.limit, request.query.cursor),
   )
 
   app.get(
     '/v1/users/:id',
-    { config: read, schema: { tags, summary: 'Get a user', params: UserParams, response: { 200: UserSchema, ...notFound, ...authErrors } } },
+    { config: read, schema: { tags, operationId: 'users.get', summary: 'Get a user', params: UserParams, response: { 200: ref(UserSchema) } } },
     async (request) => users.get(secretCaller(request), request.params.id),
   )
 
@@ -48,16 +47,14 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
       config: write,
       schema: {
         tags,
-        summary: 'Edit a user',
+        operationId: 'users.update',
+        summary: 'Edit a user (only the fields sent change)',
         params: UserParams,
         body: Type.Object(UserFieldsSchema, { additionalProperties: false }),
-        response: { 200: UserSchema, ...notFound, ...authErrors },
+        response: { 200: ref(UserSchema) },
       },
     },
-    async (request) => {
-      checkMetadata(request.body.metadata)
-      return users.patch(secretCaller(request), request.params.id, request.body)
-    },
+    async (request) => users.patch(secretCaller(request), request.params.id, request.body),
   )
 
   app.delete(
@@ -66,9 +63,10 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
       config: write,
       schema: {
         tags,
+        operationId: 'users.delete',
         summary: 'Delete a user: its tokens are revoked and its sockets closed; its messages remain',
         params: UserParams,
-        response: { 204: Type.Null(), ...notFound, ...authErrors },
+        response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
@@ -83,9 +81,10 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
       config: write,
       schema: {
         tags,
+        operationId: 'users.revokeTokens',
         summary: 'Revoke every session token of this user minted until now',
         params: UserParams,
-        response: { 204: Type.Null(), ...notFound, ...authErrors },
+        response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {

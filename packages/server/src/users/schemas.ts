@@ -1,10 +1,10 @@
 import { Type } from '@fastify/type-provider-typebox'
-import { EXTERNAL_ID_PATTERN } from '../ids.js'
-import { Metadata, Nullable, Timestamp } from '../http/schemas.js'
+import { EXTERNAL_ID_PATTERN } from '../core/ids.js'
+import { Metadata, Nullable, Page, Timestamp, named } from '../http/schemas.js'
 
 export const UserId = Type.String({ pattern: EXTERNAL_ID_PATTERN, description: 'The tenant’s own user id' })
 
-export const UserSchema = Type.Object({
+export const UserSchema = named('User', Type.Object({
   id: Type.String(),
   username: Nullable(Type.String()),
   displayName: Nullable(Type.String()),
@@ -13,7 +13,9 @@ export const UserSchema = Type.Object({
   kind: Type.Union([Type.Literal('user'), Type.Literal('visitor')]),
   createdAt: Timestamp,
   updatedAt: Timestamp,
-})
+}))
+
+export const UserPage = Page(UserSchema)
 
 export const UserFieldsSchema = {
   username: Type.Optional(Nullable(Type.String({ maxLength: 128 }))),

@@ -1,10 +1,14 @@
 /** End users (API.md §4.1): upsert by the tenant's own id, read, edit, delete, revoke tokens. */
-import type { TenantCaller } from '../auth/caller.js'
-import type { Environment } from '../auth/key-format.js'
+import type { TenantCaller } from '../core/caller.js'
+import type { Environment } from '../core/environment.js'
 import type { Invalidations } from '../cluster/invalidations.js'
-import { notFound } from '../errors.js'
+import { notFound } from '../core/errors.js'
+import { newId } from '../core/ids.js'
 import { decodeCursor, pageOf } from '../lib/cursor.js'
+import { isUniqueViolation } from '../storage/database.js'
 import { nowIso } from '../lib/time.js'
+import { domainEvent } from '../events/outbox.js'
+import type { UnitOfWork } from '../events/unit-of-work.js'
 import { type User, userView } from './model.js'
 import type { UserFields, UserStore } from './store.js'
 
@@ -14,6 +18,12 @@ export interface UpsertUserInput {
   displayName?: string | null
   avatarUrl?: string | null
   metadata?: Record<string, unknown> | null
+}
+
+/** What a visitor's device may say about itself when it first opens a session. */
+export interface VisitorProfile {
+  name?: string
+  email?: string
 }
 
 type Scope = Pick<TenantCaller, 'tenant' | 'environment'>
@@ -27,6 +37,8 @@ export class UserService {
   constructor(
     private readonly store: UserStore,
     private readonly invalidations: Invalidations,
+    /** Each change commits with its user.* event (webhooks). */
+    private readonly uow: UnitOfWork,
   ) {}
 
   onDeleted(hook: UserDeletedHook): void {
@@ -39,9 +51,13 @@ export class UserService {
     const now = nowIso()
     const fields = fieldsOf(input)
     if (existing) {
-      await this.store.update(existing, fields, now)
+      const user = userView({ ...existing, ...fields, updatedAt: now })
+      await this.uow.run(async (trx, emit) => {
+        await this.store.update(existing, fields, now, trx)
+        emit(domainEvent('user.updated', existing, null, user))
+      })
       this.changed(existing)
-      return { created: false, user: userView({ ...existing, ...fields, updatedAt: now }) }
+      return { created: false, user }
     }
     const user: User = {
       tenantId: caller.tenant.id,
@@ -61,7 +77,7 @@ export class UserService {
       updatedAt: now,
     }
     try {
-      await this.store.insert(user)
+      await this.insert(user)
     } catch (error) {
       // Two concurrent upserts of a new id: the loser becomes an update.
       if (await this.store.find(caller.tenant.id, caller.environment, input.id)) return this.upsert(caller, input)
@@ -69,6 +85,44 @@ export class UserService {
     }
     this.changed(user)
     return { created: true, user: userView(user) }
+  }
+
+  /**
+   * The visitor a device id names in this environment (API.md §4.3), created with `profile` if
+   * new. A known visitor is returned as stored and never changed: the device id is the visitor's
+   * only secret, so presenting it must not let anyone rewrite the profile (API.md §12).
+   */
+  async findOrCreateVisitor(caller: Scope, visitorId: string, profile: VisitorProfile = {}): Promise<{ created: boolean; visitor: User }> {
+    const { id: tenantId } = caller.tenant
+    const existing = await this.store.findVisitor(tenantId, caller.environment, visitorId)
+    if (existing) return { created: false, visitor: existing }
+    const now = nowIso()
+    const visitor: User = {
+      tenantId,
+      environment: caller.environment,
+      id: newId('visitor'),
+      kind: 'visitor',
+      visitorKey: visitorId,
+      username: null,
+      displayName: profile.name ?? null,
+      avatarUrl: null,
+      email: profile.email ?? null,
+      metadata: null,
+      tokensValidAfter: now,
+      createdAt: now,
+      updatedAt: now,
+    }
+    try {
+      await this.insert(visitor)
+    } catch (error) {
+      // The same device opening two sessions at once: the other request created it first.
+      if (!isUniqueViolation(error)) throw error
+      const winner = await this.store.findVisitor(tenantId, caller.environment, visitorId)
+      if (!winner) throw error
+      return { created: false, visitor: winner }
+    }
+    this.changed(visitor)
+    return { created: true, visitor }
   }
 
   async list(caller: Scope, limit: number, cursor: string | undefined) {
@@ -92,16 +146,33 @@ export class UserService {
     const user = await this.find(caller, id)
     const now = nowIso()
     const fields = fieldsOf(input)
-    await this.store.update(user, fields, now)
+    const view = userView({ ...user, ...fields, updatedAt: now })
+    await this.uow.run(async (trx, emit) => {
+      await this.store.update(user, fields, now, trx)
+      emit(domainEvent('user.updated', user, null, view))
+    })
     this.changed(user)
-    return userView({ ...user, ...fields, updatedAt: now })
+    return view
   }
 
   async delete(caller: Scope, id: string): Promise<void> {
     const user = await this.find(caller, id)
-    await this.store.delete(user)
+    await this.uow.run(async (trx, emit, redact) => {
+      await this.store.delete(user, trx)
+      // Its profile goes from the user.* events still stored (API.md §12).
+      await redact.user(user, id)
+      emit(domainEvent('user.deleted', user, null, { id }))
+    })
     this.changed(user)
     for (const hook of this.deletedHooks) await hook(user.tenantId, user.environment, id)
+  }
+
+  /** A new user or visitor and its user.created event, committed together. */
+  private async insert(user: User): Promise<void> {
+    await this.uow.run(async (trx, emit) => {
+      await this.store.insert(user, trx)
+      emit(domainEvent('user.created', user, null, userView(user)))
+    })
   }
 
   /** Tells every node's caches (and open sockets) that this user changed. */

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import type { Environment } from '../auth/key-format.js'
+import type { Environment } from '../core/environment.js'
 import { toJson } from '../lib/json.js'
 import type { Database } from '../storage/schema.js'
 import { type User, userFromRow } from './model.js'
@@ -56,8 +56,8 @@ export class UserStore {
     return rows.map(userFromRow)
   }
 
-  async insert(user: User): Promise<void> {
-    await this.db
+  async insert(user: User, db: Kysely<Database> = this.db): Promise<void> {
+    await db
       .insertInto('users')
       .values({
         tenant_id: user.tenantId,
@@ -81,8 +81,9 @@ export class UserStore {
     user: Pick<User, 'tenantId' | 'environment' | 'id'>,
     fields: UserFields & { tokensValidAfter?: string },
     updatedAt: string,
+    db: Kysely<Database> = this.db,
   ): Promise<void> {
-    await this.db
+    await db
       .updateTable('users')
       .set({
         ...(fields.username !== undefined && { username: fields.username }),
@@ -99,8 +100,8 @@ export class UserStore {
       .execute()
   }
 
-  async delete(user: Pick<User, 'tenantId' | 'environment' | 'id'>): Promise<void> {
-    await this.db
+  async delete(user: Pick<User, 'tenantId' | 'environment' | 'id'>, db: Kysely<Database> = this.db): Promise<void> {
+    await db
       .deleteFrom('users')
       .where('tenant_id', '=', user.tenantId)
       .where('environment', '=', user.environment)

@@ -4,11 +4,14 @@
  * TTL (the bound for changes made on other nodes) and dropped at once on a local or relayed `user`
  * invalidation (every upsert, edit, deletion and token revocation publishes one).
  */
-import type { Environment } from '../auth/key-format.js'
-import { TtlCache } from '../auth/ttl-cache.js'
+import type { Environment } from '../core/environment.js'
+import { TtlCache } from '../lib/ttl-cache.js'
 import type { MaybePromise } from '../lib/maybe-promise.js'
 import type { User } from './model.js'
 import type { UserStore } from './store.js'
+
+/** What the cache reads from storage. */
+export type UserLookup = Pick<UserStore, 'find'>
 
 export interface CachedUser {
   user: User
@@ -20,7 +23,7 @@ export class UserCache {
   private readonly cache: TtlCache<string, CachedUser | null>
 
   constructor(
-    private readonly store: UserStore,
+    private readonly store: UserLookup,
     options: { ttlMs: number; maxEntries: number },
   ) {
     this.cache = new TtlCache(options.maxEntries, options.ttlMs)
@@ -31,11 +34,10 @@ export class UserCache {
     const key = cacheKey(tenantId, environment, userId)
     const cached = this.cache.get(key)
     if (cached !== undefined) return cached
-    return this.store.find(tenantId, environment, userId).then((user) => {
-      const entry = user && { user, validAfterMs: Date.parse(user.tokensValidAfter ?? user.createdAt) }
-      this.cache.set(key, entry)
-      return entry
-    })
+    // A revocation arriving while this read is in flight keeps its result out of the cache (TtlCache.load).
+    return this.cache.load(key, () =>
+      this.store.find(tenantId, environment, userId).then((user) => user && { user, validAfterMs: Date.parse(user.tokensValidAfter ?? user.createdAt) }),
+    )
   }
 
   forget(tenantId: string, environment: Environment, userId: string): void {

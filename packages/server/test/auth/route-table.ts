@@ -20,10 +20,11 @@
  *                 cases call as that actor, so their answer comes from the credential alone.
  * Credential cases live in auth-table.test.ts (CASES); add one there to test every route against it.
  */
-import { randomBytes } from 'node:crypto'
 import type { InjectOptions } from 'fastify'
-import type { CallerKind } from '../../src/auth/caller.js'
+import type { CallerKind } from '../../src/core/caller.js'
 import type { Scope } from '../../src/auth/scopes.js'
+import type { TestParley } from '../helpers/parley.js'
+import { uniqueSuffix } from '../helpers/values.js'
 
 export type Method = Extract<InjectOptions['method'], 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'>
 /** Values for the `:params` of a path (and anything else a body needs). */
@@ -58,7 +59,7 @@ export interface RouteRow {
   fixture?: Fixture
 }
 
-const newUserId = () => `u_${randomBytes(6).toString('hex')}`
+const newUserId = () => `u_${uniqueSuffix()}`
 
 async function user(owner: Owner): Promise<string> {
   const id = newUserId()
@@ -68,11 +69,13 @@ async function user(owner: Owner): Promise<string> {
 
 /**
  * A group of two: the actor (`userId`), who created it and so is its owner, and another user
- * (`memberId`); `newUserId` exists but is not a member yet.
+ * (`memberId`) the tenant added, as it must for a visitor's conversation (§12); `newUserId` exists
+ * but is not a member yet.
  */
 async function conversation(o: Owner) {
   const [actor, member, outsider] = [await o.actor(), await user(o), await user(o)]
-  const created = await o.session('POST', '/v1/conversations', { type: 'group', members: [member] })
+  const created = await o.session('POST', '/v1/conversations', { type: 'group', members: [] })
+  await o.secret('POST', `/v1/conversations/${created.id}/members`, { userIds: [member] })
   return { id: created.id as string, userId: actor, memberId: member, newUserId: outsider }
 }
 
@@ -83,6 +86,8 @@ export const FIXTURES = {
     const id = await user(o)
     return { id, userId: id }
   },
+  /** The actor itself, for a body that names it (a visitor may name only itself as a member, §12). */
+  actor: async (o: Owner) => ({ userId: await o.actor() }),
   conversation,
   /** A conversation with one message (seq 1) sent by `userId` (the actor). */
   message: async (o: Owner) => {
@@ -91,7 +96,31 @@ export const FIXTURES = {
     return { id: ids.id, messageId: message.id, userId: ids.userId }
   },
   tenant: async (o: Owner) => ({ id: (await o.admin('POST', '/v1/admin/tenants', { name: 'fixture' })).tenant.id }),
+  webhook,
+  /** An endpoint with a delivery in its log (a test event; its host never resolves, so it fails and waits for a retry). */
+  webhookDelivery: async (o: Owner) => {
+    const { id } = await webhook(o)
+    await o.secret('POST', `/v1/webhooks/${id}/test`)
+    for (let tries = 0; tries < 500; tries++) {
+      const log = await o.secret('GET', `/v1/webhooks/${id}/deliveries`)
+      if (log.data.length > 0) return { id, deliveryId: log.data[0].id as string }
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    throw new Error('the test event was never queued')
+  },
 } satisfies Record<string, Fixture>
+
+/** Hosts under .invalid never resolve: an endpoint that passes the address rules and reaches nobody. */
+const HOOK_URL = 'https://hooks.example.invalid/parley'
+
+/**
+ * A fresh webhook endpoint. An environment holds a bounded number of them, so the ones earlier
+ * cases made (done with by now: cases run one after another) are deleted first.
+ */
+async function webhook(o: Owner) {
+  for (const old of (await o.secret('GET', '/v1/webhooks?limit=200')).data) await o.secret('DELETE', `/v1/webhooks/${old.id}`)
+  return { id: (await o.secret('POST', '/v1/webhooks', { url: HOOK_URL, events: ['*'] })).id as string }
+}
 
 const ADMIN = ['admin'] as const
 const SECRET = ['secret'] as const
@@ -142,7 +171,7 @@ export const ROUTES: RouteRow[] = [
   { method: 'GET', path: '/v1/identity/me', callers: SESSION, ok: 200 },
 
   // Conversations (§5.1)
-  { method: 'POST', path: '/v1/conversations', callers: CHAT, scope: 'conversations:write', ok: 201, body: (ids) => ({ type: 'group', members: [ids.userId] }), fixture: FIXTURES.user },
+  { method: 'POST', path: '/v1/conversations', callers: CHAT, scope: 'conversations:write', ok: 201, body: (ids) => ({ type: 'group', members: [ids.userId] }), fixture: FIXTURES.actor },
   { method: 'GET', path: '/v1/conversations', callers: CHAT, scope: 'conversations:read', ok: 200 },
   { method: 'GET', path: '/v1/conversations/:id', callers: CHAT, scope: 'conversations:read', ok: 200, fixture: FIXTURES.conversation },
   // Renaming, deleting and adding members are for owners; a visitor is refused even as the owner.
@@ -160,6 +189,19 @@ export const ROUTES: RouteRow[] = [
   { method: 'PATCH', path: '/v1/conversations/:id/messages/:messageId', callers: CHAT, scope: 'messages:write', endUsers: USERS_ONLY, ok: 200, body: { text: 'edited' }, fixture: FIXTURES.message },
   { method: 'DELETE', path: '/v1/conversations/:id/messages/:messageId', callers: CHAT, scope: 'messages:delete', endUsers: USERS_ONLY, ok: 204, fixture: FIXTURES.message },
   { method: 'POST', path: '/v1/conversations/:id/read', callers: CHAT, scope: 'messages:read', ok: 200, body: (ids) => ({ seq: 1, userId: ids.userId }), fixture: FIXTURES.message },
+
+  // Webhooks (§7)
+  { method: 'GET', path: '/v1/webhooks/event-types', callers: SECRET, scope: 'webhooks:read', ok: 200 },
+  { method: 'POST', path: '/v1/webhooks', callers: SECRET, scope: 'webhooks:write', ok: 201, body: { url: HOOK_URL, events: ['*'] }, fixture: async (o) => (await webhook(o), {}) },
+  { method: 'GET', path: '/v1/webhooks', callers: SECRET, scope: 'webhooks:read', ok: 200 },
+  { method: 'GET', path: '/v1/webhooks/:id', callers: SECRET, scope: 'webhooks:read', ok: 200, fixture: FIXTURES.webhook },
+  { method: 'PATCH', path: '/v1/webhooks/:id', callers: SECRET, scope: 'webhooks:write', ok: 200, body: { description: 'renamed' }, fixture: FIXTURES.webhook },
+  { method: 'DELETE', path: '/v1/webhooks/:id', callers: SECRET, scope: 'webhooks:write', ok: 204, fixture: FIXTURES.webhook },
+  { method: 'POST', path: '/v1/webhooks/:id/test', callers: SECRET, scope: 'webhooks:write', ok: 202, fixture: FIXTURES.webhook },
+  { method: 'POST', path: '/v1/webhooks/:id/rotate-secret', callers: SECRET, scope: 'webhooks:write', ok: 200, fixture: FIXTURES.webhook },
+  { method: 'POST', path: '/v1/webhooks/:id/recover', callers: SECRET, scope: 'webhooks:write', ok: 202, body: () => ({ since: new Date(Date.now() - 3600_000).toISOString() }), fixture: FIXTURES.webhook },
+  { method: 'GET', path: '/v1/webhooks/:id/deliveries', callers: SECRET, scope: 'webhooks:read', ok: 200, fixture: FIXTURES.webhook },
+  { method: 'POST', path: '/v1/webhooks/:id/deliveries/:deliveryId/retry', callers: SECRET, scope: 'webhooks:write', ok: 202, fixture: FIXTURES.webhookDelivery },
 ]
 
 export const admits = (route: RouteRow, kind: CallerKind): boolean => route.callers.includes(kind)
@@ -184,4 +226,13 @@ export function pathOf(route: RouteRow, ids: Ids): string {
 
 export function bodyOf(route: RouteRow, ids: Ids): Body | undefined {
   return typeof route.body === 'function' ? route.body(ids) : route.body
+}
+
+/**
+ * "METHOD /path" of every API route the app registered, from Fastify's onRoute hook (recorded by
+ * startParley): the /v1 routes the table must cover, without the HEAD and OPTIONS routes Fastify
+ * and CORS add beside them.
+ */
+export function registeredApiRoutes(t: TestParley): string[] {
+  return t.routes.filter((route) => / \/v1\//.test(route) && !/^(HEAD|OPTIONS) /.test(route))
 }

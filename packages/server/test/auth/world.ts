@@ -109,19 +109,52 @@ export class World {
   }
 
   /** A token of the caller's own actor minted with every scope except `scope`. */
-  tokenWithout(scope: Scope, kind: EndUser): Promise<Headers> {
-    return this.once(`${kind} token without ${scope}`, async () => {
+  async tokenWithout(scope: Scope, kind: EndUser): Promise<Headers> {
+    return bearer(await this.scopedToken(scope, kind))
+  }
+
+  /** The same token, as the credential itself (for sockets). */
+  scopedToken(without: Scope, kind: EndUser): Promise<string> {
+    return this.once(`${kind} token without ${without}`, async () => {
       const { id } = await this.actor('self', kind)
-      const scopes = SCOPES.filter((s) => s !== scope)
-      return bearer((await this.owner('self').secret('POST', '/v1/auth/token', { userId: id, scopes })).token)
+      const scopes = SCOPES.filter((s) => s !== without)
+      return (await this.owner('self').secret('POST', '/v1/auth/token', { userId: id, scopes })).token as string
     })
+  }
+
+  /**
+   * A token of the caller's own actor minted WITHOUT `scopes` by a key holding exactly `keyScopes`
+   * (and tokens:write, to mint it): API.md §12 says it carries the key's scopes.
+   */
+  tokenFromKey(keyScopes: readonly Scope[], kind: EndUser): Promise<string> {
+    return this.once(`${kind} token from a key with ${keyScopes.join(' ')}`, async () => {
+      const { id } = await this.actor('self', kind)
+      const key = await this.keyWith([...new Set<Scope>([...keyScopes, 'tokens:write'])])
+      const res = await this.t.call('POST', '/v1/auth/token', { auth: key, body: { userId: id } })
+      if (res.status !== 201) throw new Error(`minting with a scoped key failed: ${res.status} ${res.text}`)
+      return res.body.token as string
+    })
+  }
+
+  /** A token minted without `scopes` by a key holding every scope except `scope`. */
+  tokenFromKeyWithout(scope: Scope, kind: EndUser): Promise<string> {
+    if (scope === 'tokens:write') throw new Error('a key without tokens:write mints no tokens')
+    return this.tokenFromKey(
+      SCOPES.filter((s) => s !== scope),
+      kind,
+    )
   }
 
   /** A key with every scope except `scope`. */
   keyWithout(scope: Scope): Promise<string> {
-    return this.once(`without ${scope}`, async () => {
-      const scopes = SCOPES.filter((s) => s !== scope)
-      return (await this.owner('self').secret('POST', '/v1/keys', { name: `no ${scope}`, type: 'secret', scopes })).key as string
+    return this.keyWith(SCOPES.filter((s) => s !== scope))
+  }
+
+  /** A secret key of the caller's own tenant and environment with exactly these scopes. */
+  keyWith(scopes: readonly Scope[]): Promise<string> {
+    return this.once(`key with ${[...scopes].sort().join(' ')}`, async () => {
+      const body = { name: 'scoped', type: 'secret', scopes }
+      return (await this.owner('self').secret('POST', '/v1/keys', body)).key as string
     })
   }
 

@@ -150,10 +150,12 @@ describe('visitors', () => {
   beforeAll(async () => {
     v1 = await w.visitor('visitor-one')
     v2 = await w.visitor('visitor-two')
-    const created = await w.as(v1.token, 'POST', '/v1/conversations', { type: 'group', members: ['ann'] })
+    // A visitor starts a conversation alone; the tenant adds its agent (§12).
+    const created = await w.as(v1.token, 'POST', '/v1/conversations', { type: 'group', members: [] })
     expect(created.status).toBe(201)
-    expect(created.body.members.map((m: any) => m.userId).sort()).toEqual(['ann', v1.id].sort())
     visitorConv = created.body.id
+    const joined = await w.secret('POST', `/v1/conversations/${visitorConv}/members`, { userIds: ['ann'] })
+    expect(joined.body.members.map((m: any) => m.userId).sort()).toEqual(['ann', v1.id].sort())
     const sent = await w.as(v1.token, 'POST', `/v1/conversations/${visitorConv}/messages`, { text: 'help please' })
     expect(sent.status).toBe(201)
     visitorMessage = sent.body

@@ -5,11 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ChatWorld, chatWorld, rowsOf } from '../helpers/chat-world.js'
 import { type TestParley, startParley } from '../helpers/parley.js'
+import { sleep } from '../helpers/wait.js'
 
 let t: TestParley
 let w: ChatWorld
 const tok: Record<string, string> = {}
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const memberIds = (conversation: any) => conversation.members.map((m: any) => m.userId).sort()
 
 beforeAll(async () => {

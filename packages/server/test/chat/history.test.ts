@@ -9,9 +9,9 @@ import type { DomainEvent } from '../../src/events/envelope.js'
 import { type ChatWorld, chatWorld } from '../helpers/chat-world.js'
 import { ENGINES } from '../helpers/databases.js'
 import { type TestParley, startParley } from '../helpers/parley.js'
+import { range } from '../helpers/values.js'
 
 const TOTAL = 237
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
 describe.each(ENGINES)('history on %s', (engine) => {
   let t: TestParley

@@ -2,16 +2,19 @@
  * Lookups stay index seeks in a large tenant: SQLite must not answer them by scanning every
  * membership or message of the tenant — what it chose for the writer's batch lookups
  * (messages/store.ts) while the tenant and environment stood outside the OR of the keys, and for a
- * user's conversations while the index by user did not cover the query.
+ * user's conversations while the index by user did not cover the query. Each plan is of the query
+ * the store itself builds, so a change to a store's query is what this test checks.
  */
 import { CompiledQuery } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { membershipLookup, retryLookup } from '../../src/messages/store.js'
+import { ConversationStore } from '../../src/conversations/store.js'
+import { MessageStore, membershipLookup, retryLookup } from '../../src/messages/store.js'
 import { type TestParley, startParley } from '../helpers/parley.js'
 
-describe('batch lookups on a large SQLite tenant', () => {
+describe('store lookups on a large SQLite tenant', () => {
   let t: TestParley
   const tenant = 'ten_plans'
+  const scope = { tenantId: tenant, environment: 'live' as const }
 
   beforeAll(async () => {
     t = await startParley({ engine: 'sqlite' })
@@ -70,19 +73,19 @@ describe('batch lookups on a large SQLite tenant', () => {
   })
 
   it('finds a message by its id through the index by id (ids append to it)', async () => {
-    const query = t.parley.store.db
-      .selectFrom('messages')
-      .select('seq')
-      .where('tenant_id', '=', tenant)
-      .where('environment', '=', 'live')
-      .where('conversation_id', '=', 'c7')
-      .where('id', '=', 'msg_7_3')
+    const query = new MessageStore(t.parley.store.db).byIdQuery(scope, 'c7', 'msg_7_3')
     expect(await planOf(query)).toMatch(/SEARCH messages USING INDEX messages_by_id \(tenant_id=\? AND environment=\? AND id=\?\)/)
   })
 
   it("finds a user's conversations through the index by user", async () => {
-    const query = t.parley.store.db.selectFrom('members').select('conversation_id').where('tenant_id', '=', tenant).where('environment', '=', 'live').where('user_id', '=', 'u3')
-    const plan = await planOf(query)
+    const plan = await planOf(new ConversationStore(t.parley.store.db).idsOfQuery(scope, 'u3'))
     expect(plan).toMatch(/SEARCH members USING COVERING INDEX members_by_user \(tenant_id=\? AND environment=\? AND user_id=\?\)/)
+  })
+
+  it.each([2, 170, 500])('finds the conversations of %i users at once through the index by user (socket re-checks)', async (size) => {
+    const users = Array.from({ length: size }, (_, i) => `u${i}`)
+    const plan = await planOf(new ConversationStore(t.parley.store.db).idsOfUsersQuery(scope, users))
+    expect(plan).toMatch(/SEARCH members USING COVERING INDEX members_by_user \(tenant_id=\? AND environment=\? AND user_id=\?\)/)
+    expect(plan).not.toMatch(/^SCAN/m)
   })
 })

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TestDatabase, createTestDatabase, postgresUrl, redisUrl } from '../helpers/databases.js'
 import { type ParleyProcess, startProcess } from '../helpers/processes.js'
 import { openSocket } from '../helpers/sockets.js'
+import { sleep } from '../helpers/wait.js'
 
 // Needs PostgreSQL and Redis; CI sets both and requires them (helpers/databases.ts).
 describe.runIf(postgresUrl && redisUrl)('two nodes on PostgreSQL and Redis', () => {
@@ -60,7 +61,7 @@ describe.runIf(postgresUrl && redisUrl)('two nodes on PostgreSQL and Redis', () 
     const started = Date.now()
     while (!(await check())) {
       if (Date.now() - started > limitMs) throw new Error(`not within ${limitMs} ms`)
-      await new Promise((resolve) => setTimeout(resolve, 20))
+      await sleep(20)
     }
     return Date.now() - started
   }
@@ -93,6 +94,31 @@ describe.runIf(postgresUrl && redisUrl)('two nodes on PostgreSQL and Redis', () 
     expect((await call(a, 'POST', '/v1/users/bob/revoke-tokens', key)).status).toBe(204)
     expect(await bob.closed(1000)).toBe(4003)
     expect((await call(b, 'GET', '/v1/identity/me', tokens.bob!)).status).toBe(401)
+  })
+
+  it('serves /v1/identity/me on node B from the profile as changed on node A, within one second', async () => {
+    const { key, tokens } = await setUp()
+    const pk = (await call(a, 'POST', '/v1/keys', key, { name: 'widget', type: 'publishable' })).body.key as string
+    const init = async (body: Record<string, unknown>) => {
+      const res = await fetch(`${a.url}/v1/identity/init`, { method: 'POST', headers: { 'x-api-key': pk, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      return (await res.json()) as any
+    }
+    const nameOnB = async (token: string) => (await call(b, 'GET', '/v1/identity/me', token)).body.user.displayName
+    const opened = await init({ visitorId: 'cluster-device', profile: { name: 'Vera' } })
+    expect(await nameOnB(opened.sessionToken)).toBe('Vera') // now cached on B
+
+    // A returning device changes nothing, so there is nothing for B to miss (§12).
+    const again = await init({ visitorId: 'cluster-device', profile: { name: 'Mallory' } })
+    expect(again.visitor.id).toBe(opened.visitor.id)
+    expect((await call(b, 'GET', `/v1/users/${opened.visitor.id}`, key)).body.displayName).toBe('Vera')
+    expect(await nameOnB(again.sessionToken)).toBe('Vera')
+
+    // Every change goes through UserService, which tells the other nodes.
+    expect((await call(a, 'PATCH', `/v1/users/${opened.visitor.id}`, key, { displayName: 'Vera B.' })).status).toBe(200)
+    expect(await within(1000, async () => (await nameOnB(opened.sessionToken)) === 'Vera B.')).toBeLessThanOrEqual(1000)
+    expect(await nameOnB(tokens.ann!)).toBeNull() // cached on B
+    expect((await call(a, 'POST', '/v1/users', key, { id: 'ann', displayName: 'Ann' })).status).toBe(200)
+    expect(await within(1000, async () => (await nameOnB(tokens.ann!)) === 'Ann')).toBeLessThanOrEqual(1000)
   })
 
   it('shares rate limits between the nodes', async () => {

@@ -1,7 +1,6 @@
 /** Shortcuts shared by the key suites (keys.test.ts, keys-rules.test.ts). */
 import type { InjectOptions } from 'fastify'
-import { expect } from 'vitest'
-import type { Response, TestParley } from './parley.js'
+import type { TestParley } from './parley.js'
 
 /** Calls made with a given key; `parley` is read at call time (it is started in beforeAll). */
 export function keyCalls(parley: () => TestParley) {
@@ -15,8 +14,5 @@ export function keyCalls(parley: () => TestParley) {
   return { call, createKey }
 }
 
-export function expectProblem(res: Response, status: number, code: string): void {
-  expect(res.status, res.text).toBe(status)
-  expect(res.body?.code, res.text).toBe(code)
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/)
-}
+// The key suites get it here with their other shortcuts (from problems.ts).
+export { expectProblem } from './problems.js'

@@ -7,7 +7,11 @@ import { Writable } from 'node:stream'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { type Parley, createParley } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
+import type { Clock } from '../../src/delivery/clock.js'
 import { type Engine, createTestDatabase } from './databases.js'
+
+/** The PARLEY_PUBLIC_URL of every Parley startParley starts: problem types and token issuers begin with it. */
+export const TEST_PUBLIC_URL = 'http://parley.test'
 
 /** Every log line written by every Parley started in this worker. */
 export const capturedLogs: string[] = []
@@ -16,6 +20,8 @@ export interface TestParley {
   parley: Parley
   adminKey: string
   publicUrl: string
+  /** "METHOD /url" of every route the app registered, as Fastify's onRoute hook saw it (HEAD and OPTIONS included). */
+  routes: readonly string[]
   /** fastify.inject with JSON parsing of the response body. */
   call(method: InjectOptions['method'], url: string, options?: CallOptions): Promise<Response>
   /** A new tenant with its default live and test secret keys. */
@@ -46,11 +52,11 @@ export interface TestTenant {
 }
 
 export async function startParley(
-  options: { engine?: Engine; env?: Record<string, string>; databaseUrl?: string } = {},
+  options: { engine?: Engine; env?: Record<string, string>; databaseUrl?: string; clock?: Clock } = {},
 ): Promise<TestParley> {
   const database = options.databaseUrl ? null : await createTestDatabase(options.engine ?? 'sqlite')
   const adminKey = `test_admin_${randomBytes(24).toString('hex')}`
-  const publicUrl = 'http://parley.test'
+  const publicUrl = TEST_PUBLIC_URL
   const config = loadConfig({
     PARLEY_DATABASE_URL: options.databaseUrl ?? database!.url,
     PARLEY_ADMIN_KEY: adminKey,
@@ -59,6 +65,8 @@ export async function startParley(
     // Suites send hundreds of deliberately bad credentials from one address; the per-IP throttle
     // has its own tests, which lower this again.
     PARLEY_AUTH_FAILURES_PER_MINUTE: '1000000',
+    // Likewise every visitor of a suite shares one address (rate-limits.test.ts lowers it again).
+    PARLEY_PUBLISHABLE_RATE_LIMIT_PER_IP: '1000000/60',
     ...options.env,
   })
   const logDestination = new Writable({
@@ -67,7 +75,11 @@ export async function startParley(
       done()
     },
   })
-  const parley = await createParley(config, { logDestination })
+  const routes: string[] = []
+  const onRoute = ({ method, url }: { method: string | string[]; url: string }) => {
+    for (const one of [method].flat()) routes.push(`${one} ${url}`)
+  }
+  const parley = await createParley(config, { logDestination, onRoute, clock: options.clock })
 
   const call: TestParley['call'] = async (method, url, { auth, headers = {}, body } = {}) => {
     const response = await parley.app.inject({
@@ -101,6 +113,7 @@ export async function startParley(
     parley,
     adminKey,
     publicUrl,
+    routes,
     call,
     createTenant,
     close: async () => {

@@ -1,7 +1,7 @@
 /**
  * Helpers for realtime tests on a real listening Parley: open an authenticated socket and wait
- * for `ready`, look at an upgrade that was refused (status, headers and problem+json body), wait
- * for a condition, and sign short-lived session tokens in-process.
+ * for `ready`, pick events out of the frames received, look at an upgrade that was refused
+ * (status, headers and problem+json body), and sign short-lived session tokens in-process.
  */
 import { randomBytes } from 'node:crypto'
 import { request } from 'node:http'
@@ -10,7 +10,8 @@ import { type TestParley, startParley } from './parley.js'
 import { claimsFor, signWithParleyKey } from './session-helpers.js'
 import { type TestSocket, openSocket } from './sockets.js'
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+// Realtime suites wait on sockets all the time: they get these here with the rest (from wait.ts).
+export { sleep, waitFor } from './wait.js'
 
 /** A socket authenticated with `Authorization: Bearer <credential>`, once `ready` arrived. */
 export async function connect(url: string, credential: string): Promise<TestSocket & { ready: any }> {
@@ -24,13 +25,9 @@ export function eventsOf(socket: TestSocket, event: string, conversationId?: str
   return socket.frames.filter((f) => f.type === 'event' && f.event === event && (conversationId === undefined || f.conversationId === conversationId))
 }
 
-/** Polls until `check` is true, or fails after `timeoutMs`. */
-export async function waitFor(check: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`)
-    await sleep(20)
-  }
+/** The seqs of the message.created events of one conversation among received frames, in arrival order. */
+export function seqsOf(frames: any[], conversationId: string): number[] {
+  return frames.filter((f) => f.event === 'message.created' && f.conversationId === conversationId).map((f) => f.data.seq as number)
 }
 
 export interface Refusal {

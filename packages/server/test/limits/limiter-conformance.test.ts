@@ -6,14 +6,14 @@
  * expect one window use an hour-long one and avoid its last seconds, so a window boundary
  * cannot fall in the middle of a test and let a few extra calls through.
  */
-import { randomBytes } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LimitDecision, Limiter } from '../../src/limits/limiter.js'
 import { MemoryLimiter } from '../../src/limits/limiter-memory.js'
 import { RedisLimiter } from '../../src/limits/limiter-redis.js'
 import { redisUrl, servicesRequired } from '../helpers/databases.js'
+import { uniqueSuffix } from '../helpers/values.js'
+import { sleep } from '../helpers/wait.js'
 
 if (servicesRequired && !redisUrl) throw new Error('PARLEY_TEST_REQUIRE_SERVICES=1 but PARLEY_TEST_REDIS_URL is not set')
 
@@ -33,7 +33,6 @@ interface Implementation {
   open(): Subject
 }
 
-const unique = () => randomBytes(6).toString('hex')
 const HOUR = 3600
 
 const memory: Implementation = {
@@ -50,7 +49,7 @@ const redis: Implementation = {
   skip: !redisUrl, // needs a live Redis; with PARLEY_TEST_REQUIRE_SERVICES=1 (CI) a missing one fails above
   open() {
     const url = redisUrl!
-    const prefix = `parley-test-rl-${unique()}:`
+    const prefix = `parley-test-rl-${uniqueSuffix()}:`
     // Two separate connections stand for two nodes; the peer is built from a client we pass in.
     const peerClient = new Redis(url)
     const limiter = new RedisLimiter(url, { prefix })
@@ -114,19 +113,19 @@ for (const impl of [memory, redis]) {
     for (const n of [50, 200]) {
       it(`allows exactly ${n} of ${2 * n} concurrent calls`, async () => {
         await awayFromBoundary(HOUR)
-        expectExactly(await fire([limiter], 2 * n, `race-${unique()}`, n), n)
+        expectExactly(await fire([limiter], 2 * n, `race-${uniqueSuffix()}`, n), n)
       })
 
       it(`allows exactly ${n} of ${2 * n} concurrent calls split across two nodes`, async (context) => {
         if (!subject.peer) return context.skip('this implementation keeps its counts in one process')
         await awayFromBoundary(HOUR)
-        expectExactly(await fire([limiter, subject.peer], 2 * n, `race-${unique()}`, n), n)
+        expectExactly(await fire([limiter, subject.peer], 2 * n, `race-${uniqueSuffix()}`, n), n)
       })
     }
 
     it('counts remaining down by one per call, then denies without going negative', async () => {
       await awayFromBoundary(HOUR)
-      const bucket = `seq-${unique()}`
+      const bucket = `seq-${uniqueSuffix()}`
       const decisions: LimitDecision[] = []
       for (let i = 0; i < 7; i++) decisions.push(await limiter.consume(bucket, 5, HOUR))
       expect(decisions.map((d) => [d.allowed, d.remaining])).toEqual([
@@ -142,7 +141,7 @@ for (const impl of [memory, redis]) {
 
     it('reports a Retry-After of at least 1 s on denial, even at the very end of a window', async () => {
       // A 1-second window makes "less than a second left" the common case.
-      const bucket = `retry-${unique()}`
+      const bucket = `retry-${uniqueSuffix()}`
       for (let i = 0; i < 20; i++) {
         const d = await limiter.consume(bucket, 0, 1)
         expect(d.allowed).toBe(false)
@@ -154,7 +153,7 @@ for (const impl of [memory, redis]) {
     it('starts counting afresh in the next window', async () => {
       // Start just after a second boundary, so the first three calls share one 1-second window.
       await sleep(1000 - (Date.now() % 1000) + 20)
-      const bucket = `window-${unique()}`
+      const bucket = `window-${uniqueSuffix()}`
       expect((await limiter.consume(bucket, 2, 1)).allowed).toBe(true)
       expect((await limiter.consume(bucket, 2, 1)).allowed).toBe(true)
       expect((await limiter.consume(bucket, 2, 1)).allowed).toBe(false)
@@ -165,7 +164,7 @@ for (const impl of [memory, redis]) {
 
     it('keeps buckets independent', async () => {
       await awayFromBoundary(HOUR)
-      const [a, b] = [`a-${unique()}`, `b-${unique()}`]
+      const [a, b] = [`a-${uniqueSuffix()}`, `b-${uniqueSuffix()}`]
       await fire([limiter], 3, a, 3)
       expect((await limiter.consume(a, 3, HOUR)).allowed).toBe(false)
       expect(await limiter.consume(b, 3, HOUR)).toMatchObject({ allowed: true, remaining: 2 })
@@ -173,7 +172,7 @@ for (const impl of [memory, redis]) {
 
     it('takes `cost` units at once, and a denied call takes none', async () => {
       await awayFromBoundary(HOUR)
-      const bucket = `cost-${unique()}`
+      const bucket = `cost-${uniqueSuffix()}`
       expect(await limiter.consume(bucket, 10, HOUR, 4)).toMatchObject({ allowed: true, remaining: 6 })
       expect(await limiter.consume(bucket, 10, HOUR, 4)).toMatchObject({ allowed: true, remaining: 2 })
       expect(await limiter.consume(bucket, 10, HOUR, 4)).toMatchObject({ allowed: false, remaining: 2 })
@@ -183,13 +182,13 @@ for (const impl of [memory, redis]) {
 
     it('always denies a cost above the limit, and everything under a limit of 0', async () => {
       await awayFromBoundary(HOUR)
-      expect(await limiter.consume(`big-${unique()}`, 3, HOUR, 4)).toMatchObject({ allowed: false, remaining: 3 })
-      expect(await limiter.consume(`zero-${unique()}`, 0, HOUR)).toMatchObject({ allowed: false, remaining: 0 })
+      expect(await limiter.consume(`big-${uniqueSuffix()}`, 3, HOUR, 4)).toMatchObject({ allowed: false, remaining: 3 })
+      expect(await limiter.consume(`zero-${uniqueSuffix()}`, 0, HOUR)).toMatchObject({ allowed: false, remaining: 0 })
     })
 
     it('counts exactly with limits and costs far beyond any real traffic', async () => {
       await awayFromBoundary(HOUR)
-      const bucket = `huge-${unique()}`
+      const bucket = `huge-${uniqueSuffix()}`
       const limit = Number.MAX_SAFE_INTEGER
       const cost = 2 ** 50 + 1
       await limiter.consume(bucket, limit, HOUR, cost)
@@ -198,7 +197,7 @@ for (const impl of [memory, redis]) {
 
     it('applies a lowered limit to units already used, and restarts on a new window length', async () => {
       await awayFromBoundary(HOUR)
-      const bucket = `change-${unique()}`
+      const bucket = `change-${uniqueSuffix()}`
       await fire([limiter], 5, bucket, 10)
       expect(await limiter.consume(bucket, 3, HOUR)).toMatchObject({ allowed: false, remaining: 0, limit: 3 })
       expect(await limiter.consume(bucket, 10, HOUR)).toMatchObject({ allowed: true, remaining: 4 })
@@ -221,9 +220,9 @@ for (const impl of [memory, redis]) {
 
     it('rejects consume() after close()', async () => {
       const own = subject.standalone()
-      await own.consume(`closing-${unique()}`, 1, HOUR)
+      await own.consume(`closing-${uniqueSuffix()}`, 1, HOUR)
       await own.close()
-      await expect(own.consume(`closing-${unique()}`, 1, HOUR)).rejects.toThrow(/closed/)
+      await expect(own.consume(`closing-${uniqueSuffix()}`, 1, HOUR)).rejects.toThrow(/closed/)
     })
   })
 }

@@ -2,15 +2,14 @@
  * What only the Redis limiter has: keys, TTLs, the script cache and an unreachable or silent
  * server. The shared behaviour is in limiter-conformance.test.ts.
  */
-import { randomBytes } from 'node:crypto'
 import { createServer, type Server, type Socket } from 'node:net'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { LimiterUnavailableError } from '../../src/limits/limiter.js'
 import { RedisLimiter } from '../../src/limits/limiter-redis.js'
 import { redisUrl } from '../helpers/databases.js'
+import { uniqueSuffix } from '../helpers/values.js'
 
-const unique = () => randomBytes(6).toString('hex')
 const limiters: RedisLimiter[] = []
 
 function limiter(...args: ConstructorParameters<typeof RedisLimiter>): RedisLimiter {
@@ -33,7 +32,7 @@ describe.skipIf(!redisUrl)('Redis limiter against a live Redis', () => {
   })
 
   it('keeps a bucket in one prefixed key that expires when its window ends', async () => {
-    const prefix = `parley-test-rl-${unique()}:`
+    const prefix = `parley-test-rl-${uniqueSuffix()}:`
     const key = `${prefix}key:abc`
     written.push(key)
     await limiter(redisUrl!, { prefix }).consume('key:abc', 5, 60)
@@ -43,14 +42,14 @@ describe.skipIf(!redisUrl)('Redis limiter against a live Redis', () => {
   })
 
   it("uses 'parley:rl:' as the default prefix", async () => {
-    const bucket = `test-${unique()}`
+    const bucket = `test-${uniqueSuffix()}`
     written.push(`parley:rl:${bucket}`)
     await limiter(admin).consume(bucket, 5, 60)
     expect(await admin.exists(`parley:rl:${bucket}`)).toBe(1)
   })
 
   it('falls back to EVAL when Redis has forgotten the script', async () => {
-    const prefix = `parley-test-rl-${unique()}:`
+    const prefix = `parley-test-rl-${uniqueSuffix()}:`
     written.push(`${prefix}b`)
     const subject = limiter(redisUrl!, { prefix })
     await subject.consume('b', 5, 60)
@@ -60,7 +59,7 @@ describe.skipIf(!redisUrl)('Redis limiter against a live Redis', () => {
 
   it('leaves a client it was given open on close()', async () => {
     const client = new Redis(redisUrl!)
-    await new RedisLimiter(client, { prefix: `parley-test-rl-${unique()}:` }).close()
+    await new RedisLimiter(client, { prefix: `parley-test-rl-${uniqueSuffix()}:` }).close()
     expect(await client.ping()).toBe('PONG')
     await client.quit()
   })

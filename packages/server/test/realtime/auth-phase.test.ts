@@ -117,3 +117,26 @@ describe('frames sent before ready', () => {
     socket.close()
   })
 })
+
+describe('a client that leaves while its auth frame is checked', () => {
+  it('leaves no connection behind (nor a place in its user’s socket cap)', async () => {
+    const token = await world.token('eve')
+    const tokens = t.parley.services.tokens
+    const verify = tokens.verify.bind(tokens)
+    const slow = vi.spyOn(tokens, 'verify').mockImplementation(async (credential: string) => {
+      await sleep(100)
+      return verify(credential)
+    })
+    try {
+      const socket = await openSocket(url)
+      socket.send({ type: 'auth', token })
+      socket.close()
+      await socket.closed()
+      await sleep(200) // the check has finished by now
+      expect(slow).toHaveBeenCalled()
+      expect(t.parley.services.gateway.openSockets).toBe(0)
+    } finally {
+      slow.mockRestore()
+    }
+  })
+})

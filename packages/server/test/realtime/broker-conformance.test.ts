@@ -5,13 +5,13 @@
  * Asserting that something did NOT arrive needs no sleeping: `settle` sends a marker from the same
  * publisher and waits for it, and a marker is delivered after everything its publisher sent before.
  */
-import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Broker } from '../../src/realtime/broker.js'
 import { MemoryBroker, MemoryBus } from '../../src/realtime/broker-memory.js'
 import { RedisBroker } from '../../src/realtime/broker-redis.js'
 import { redisUrl, servicesRequired } from '../helpers/databases.js'
+import { uniqueSuffix } from '../helpers/values.js'
 
 if (servicesRequired && !redisUrl) throw new Error('PARLEY_TEST_REQUIRE_SERVICES=1 but PARLEY_TEST_REDIS_URL is not set')
 
@@ -24,7 +24,6 @@ interface TestCluster {
   close(): Promise<void>
 }
 
-const unique = () => randomBytes(6).toString('hex')
 const errors: { error: unknown; context: string }[] = []
 const onError = (error: unknown, context: string) => errors.push({ error, context })
 
@@ -41,7 +40,7 @@ function memoryCluster(): TestCluster {
 }
 
 function redisCluster(url: string): TestCluster {
-  const prefix = `parley-test-${unique()}:`
+  const prefix = `parley-test-${uniqueSuffix()}:`
   const nodes: RedisBroker[] = []
   const admin = new Redis(url)
   return {
@@ -79,7 +78,7 @@ function listen(broker: Broker, channel: string) {
 
 /** Waits until everything `publisher` sent so far has reached `receivers`. */
 async function settle(publisher: Broker, ...receivers: Broker[]): Promise<void> {
-  const channel = `settle:${unique()}`
+  const channel = `settle:${uniqueSuffix()}`
   const marks = receivers.map((receiver) => listen(receiver, channel))
   await Promise.all(receivers.map((receiver) => receiver.flush()))
   publisher.publish(channel, 'mark')

@@ -66,6 +66,32 @@ describe.skipIf(!redisUrl)('Redis broker against a live Redis', () => {
       await admin.quit()
     }
   })
+
+  it('calls onReconnect handlers after a reconnection, once listening again, and not for the first connection', async () => {
+    const admin = new Redis(url)
+    try {
+      const node = broker(url)
+      const received: string[] = []
+      node.subscribe('user:ten_1:live:usr_1', (payload) => received.push(payload))
+      let reconnects = 0
+      // Published from the handler: it arrives only if the subscriptions are back when told.
+      node.onReconnect(() => {
+        reconnects++
+        node.publish('user:ten_1:live:usr_1', `told of reconnection ${reconnects}`)
+      })
+      await node.flush()
+      await node.ping()
+      expect(reconnects).toBe(0)
+
+      const clients = (await admin.client('LIST')) as string
+      const line = clients.split('\n').find((entry) => entry.includes(`name=${node.prefix}broker-sub:${node.nodeId}`))
+      await admin.client('KILL', 'ID', /\bid=(\d+)/.exec(line ?? '')![1]!)
+      await vi.waitFor(() => expect(received).toEqual(['told of reconnection 1']), { timeout: 5_000, interval: 5 })
+      expect(reconnects).toBe(1)
+    } finally {
+      await admin.quit()
+    }
+  })
 })
 
 describe('Redis broker without a reachable Redis', () => {

@@ -4,7 +4,7 @@
  * typing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type ChatWorld, chatWorld } from '../helpers/chat-world.js'
+import { type ChatWorld, chatWorld, rowsOf } from '../helpers/chat-world.js'
 import { type TestParley, startParley } from '../helpers/parley.js'
 import { connect, eventsOf, sleep } from '../helpers/realtime.js'
 import type { TestSocket } from '../helpers/sockets.js'
@@ -120,6 +120,37 @@ describe('message.send', () => {
     amy.send({ type: 'message.send', ref: 'max', conversationId: shared, text: 'y'.repeat(10_000) })
     expect((await amy.next((f) => f.type === 'ack' && f.ref === 'max')).message.text).toHaveLength(10_000)
     amy.close()
+  })
+
+  it('answers a text holding U+0000 with an error carrying the ref, as REST does, and stores nothing', async () => {
+    const amy = await connect(url, await world.token('amy'))
+    const before = (await world.secret('GET', `/v1/conversations/${shared}/messages`)).body.data.length
+    amy.send({ type: 'message.send', ref: 'nul', conversationId: shared, text: 'a\u0000b' })
+    expect(await amy.next((f) => f.type === 'error' && f.ref === 'nul')).toMatchObject({ code: 'bad_frame' })
+    expect((await world.secret('GET', `/v1/conversations/${shared}/messages`)).body.data).toHaveLength(before)
+    amy.close()
+  })
+
+  it('spends the same per-user message budget as REST sends (one limit, whichever the transport)', async () => {
+    const limited = await startParley({ env: { PARLEY_USER_MESSAGE_RATE_LIMIT: '3/60' } })
+    try {
+      const w = await chatWorld(limited)
+      const limitedUrl = await limited.parley.app.listen({ port: 0, host: '127.0.0.1' })
+      await w.users('amy', 'ben')
+      const id = await w.group(['amy', 'ben'])
+      const token = await w.token('amy')
+      for (const text of ['rest 1', 'rest 2']) expect((await w.as(token, 'POST', `/v1/conversations/${id}/messages`, { text })).status).toBe(201)
+      const amy = await connect(limitedUrl, token)
+      amy.send({ type: 'message.send', ref: 'third', conversationId: id, text: 'socket 1' })
+      expect(await amy.next((f) => f.ref === 'third')).toMatchObject({ type: 'ack' })
+      amy.send({ type: 'message.send', ref: 'fourth', conversationId: id, text: 'socket 2' })
+      expect(await amy.next((f) => f.ref === 'fourth')).toMatchObject({ type: 'error', code: 'rate_limited' })
+      expect((await w.as(token, 'POST', `/v1/conversations/${id}/messages`, { text: 'rest 3' })).status).toBe(429)
+      expect((await rowsOf(limited, 'messages', id)).map((row) => row.text)).toEqual(['rest 1', 'rest 2', 'socket 1'])
+      amy.close()
+    } finally {
+      await limited.close()
+    }
   })
 })
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TestParley, type TestTenant, startParley } from '../helpers/parley.js'
 import { openSocket } from '../helpers/sockets.js'
+import { sleep } from '../helpers/wait.js'
 
 let t: TestParley
 let tenant: TestTenant
@@ -59,7 +60,7 @@ describe('realtime gateway', () => {
     await alice.next((f) => f.type === 'ready')
     alice.send({ type: 'typing', conversationId: id, state: 'start' })
     expect((await bob.next((f) => f.event === 'typing')).data).toEqual({ userId: 'alice', state: 'start' })
-    await new Promise((r) => setTimeout(r, 100))
+    await sleep(100)
     expect(carol.frames.filter((f) => f.type === 'event')).toEqual([])
     expect(alice.frames.filter((f) => f.event === 'typing')).toEqual([]) // not echoed to the sender
     for (const s of [alice, bob, carol]) s.close()
@@ -76,7 +77,7 @@ describe('realtime gateway', () => {
     await t.call('DELETE', `/v1/conversations/${id}/members/carol`, { auth: tokens.carol })
     await carol.next((f) => f.event === 'member.removed')
     await t.call('POST', `/v1/conversations/${id}/messages`, { auth: tokens.alice, body: { text: 'gone' } })
-    await new Promise((r) => setTimeout(r, 100))
+    await sleep(100)
     expect(carol.frames.filter((f) => f.data?.text === 'gone')).toEqual([])
     carol.close()
   })

@@ -61,7 +61,7 @@ describe('secret-key sockets', () => {
     const allConversations = new Set(live.frames.filter((f) => f.conversationId).map((f) => f.conversationId))
     expect([...allConversations].sort()).toEqual([first, second].sort())
 
-    expect(eventNames(test.frames)).toEqual(['conversation.created'])
+    expect(eventNames(test.frames)).toEqual(['user.created', 'conversation.created'])
     expect(test.frames.find((f) => f.event === 'conversation.created').conversationId).toBe(inTest.body.id)
     expect(otherTenant.frames.some((f) => f.conversationId === first || f.conversationId === second)).toBe(false)
     expect(eventsOf(otherTenant, 'message.created').map((f) => f.data.text)).toEqual(['elsewhere'])

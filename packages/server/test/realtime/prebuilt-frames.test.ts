@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket, { WebSocketServer } from 'ws'
 import { textFrame, writeFrame } from '../../src/realtime/frame.js'
+import { sleep } from '../helpers/wait.js'
 
 let server: Server
 let url: string
@@ -33,14 +34,14 @@ async function pair(): Promise<{ server: WebSocket; received: string[]; waitFor(
   client.on('message', (data, isBinary) => received.push(isBinary ? '<binary>' : data.toString()))
   client.on('error', (error) => errors.push(error))
   await new Promise((resolve) => client.once('open', resolve))
-  while (accepted.length === 0 || accepted.at(-1)!.readyState !== WebSocket.OPEN) await new Promise((r) => setTimeout(r, 5))
+  while (accepted.length === 0 || accepted.at(-1)!.readyState !== WebSocket.OPEN) await sleep(5)
   const serverSide = accepted.at(-1)!
   return {
     server: serverSide,
     received,
     async waitFor(count) {
       const deadline = Date.now() + 5000
-      while (received.length < count && errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+      while (received.length < count && errors.length === 0 && Date.now() < deadline) await sleep(5)
       expect(errors).toEqual([])
     },
   }

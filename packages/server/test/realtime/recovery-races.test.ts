@@ -10,7 +10,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { MemoryBroker } from '../../src/realtime/broker-memory.js'
 import type { ChatWorld } from '../helpers/chat-world.js'
 import type { TestParley } from '../helpers/parley.js'
-import { HIGH_KEY_LIMIT, connect, listeningWorld, sleep, waitFor } from '../helpers/realtime.js'
+import { HIGH_KEY_LIMIT, connect, listeningWorld, seqsOf, sleep, waitFor } from '../helpers/realtime.js'
+import { range } from '../helpers/values.js'
 
 let t: TestParley
 let world: ChatWorld
@@ -22,10 +23,6 @@ beforeAll(async () => {
 })
 afterAll(() => t.close())
 afterEach(() => vi.restoreAllMocks())
-
-const seqsOf = (frames: any[], conversationId: string) =>
-  frames.filter((f) => f.event === 'message.created' && f.conversationId === conversationId).map((f) => f.data.seq as number)
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
 /** Sends `count` messages one after another, with tiny pauses, starting at once. */
 async function trickle(conversationId: string, count: number): Promise<void> {

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ChatWorld } from '../helpers/chat-world.js'
 import type { TestParley } from '../helpers/parley.js'
-import { HIGH_KEY_LIMIT, connect, eventsOf, listeningWorld, sleep } from '../helpers/realtime.js'
+import { HIGH_KEY_LIMIT, connect, eventsOf, listeningWorld, seqsOf, sleep } from '../helpers/realtime.js'
+import { range } from '../helpers/values.js'
 
 let t: TestParley
 let world: ChatWorld
@@ -23,10 +24,6 @@ async function sendMany(conversationId: string, senderId: string, count: number,
   for (let i = 0; i < count; i++) seqs.push((await world.send(conversationId, senderId, `${prefix}${i}`)).seq)
   return seqs
 }
-
-const seqsOf = (frames: any[], conversationId: string) =>
-  frames.filter((f) => f.event === 'message.created' && f.conversationId === conversationId).map((f) => f.data.seq as number)
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
 describe('resume', () => {
   it('replays the messages missed while disconnected, in order, exactly once, then says resumed', async () => {

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ChatWorld } from '../helpers/chat-world.js'
 import type { TestParley } from '../helpers/parley.js'
+import { expectProblem } from '../helpers/problems.js'
 import { connect, listeningWorld, refusedUpgrade, sleep, waitFor } from '../helpers/realtime.js'
 import { claimsFor, signWithParleyKey } from '../helpers/session-helpers.js'
 import { type TestSocket, openSocket } from '../helpers/sockets.js'
@@ -19,19 +20,39 @@ beforeAll(async () => {
 })
 afterAll(() => t.close())
 
-function expectProblem(refusal: Awaited<ReturnType<typeof refusedUpgrade>>, status: number, code?: string) {
-  expect(refusal.status).toBe(status)
-  expect(refusal.headers['content-type']).toMatch(/^application\/problem\+json/)
-  expect(refusal.body).toMatchObject({ status, ...(code && { code }) })
-  expect(typeof refusal.body.code).toBe('string')
-  expect(refusal.body.type).toBe(`${t.publicUrl}/docs/errors#${refusal.body.code}`)
-}
-
 describe('refused before the upgrade', () => {
-  it('answers a bad Authorization token with 401 problem+json and a Bearer challenge', async () => {
+  it('answers a bad Authorization token with 401 problem+json and the same challenge as HTTP', async () => {
     const refusal = await refusedUpgrade(url, { authorization: 'Bearer not.a.token' })
     expectProblem(refusal, 401, 'invalid_token')
-    expect(refusal.headers['www-authenticate']).toMatch(/^Bearer/)
+    expect(refusal.headers['www-authenticate']).toBe('Bearer realm="parley", error="invalid_token"')
+  })
+
+  it('keeps the client’s x-request-id on a refusal, in the header and the body', async () => {
+    const refusal = await refusedUpgrade(url, { authorization: 'Bearer not.a.token', 'x-request-id': 'client-trace:42' })
+    expect(refusal.headers['x-request-id']).toBe('client-trace:42')
+    expect(expectProblem(refusal, 401).requestId).toBe('client-trace:42')
+    const notFound = await refusedUpgrade(url, { 'x-request-id': 'trace-404' }, '/v1/nowhere')
+    expect(expectProblem(notFound, 404, 'not_found').requestId).toBe('trace-404')
+  })
+
+  it('mints a request id when the client’s is not a sane token', async () => {
+    const refusal = await refusedUpgrade(url, { authorization: 'Bearer not.a.token', 'x-request-id': 'spaces are not allowed' })
+    expect(expectProblem(refusal, 401).requestId).toMatch(/^req_/)
+  })
+
+  it('answers a credential of no known shape as HTTP does: 401 invalid_api_key', async () => {
+    const refusal = await refusedUpgrade(url, { authorization: 'Bearer hello-there' })
+    expectProblem(refusal, 401, 'invalid_api_key')
+    expect(refusal.headers['www-authenticate']).toBe('Bearer realm="parley"')
+  })
+
+  it('checks x-tenant-id on the upgrade as HTTP does', async () => {
+    const refusal = await refusedUpgrade(url, { authorization: `Bearer ${await world.token('amy')}`, 'x-tenant-id': 'ten_someoneelse' })
+    expectProblem(refusal, 401, 'tenant_mismatch')
+  })
+
+  it('refuses the admin key with 403: sockets are for end users and secret keys', async () => {
+    expectProblem(await refusedUpgrade(url, { authorization: `Bearer ${t.adminKey}` }), 403, 'key_type_not_allowed')
   })
 
   it('answers an unknown or malformed secret key with 401 invalid_api_key', async () => {

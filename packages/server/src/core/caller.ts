@@ -2,9 +2,9 @@
  * Who is making a request, as established by the auth layer (http/authenticate.ts).
  * Services take a Caller and decide what it may do; they never look at headers.
  */
-import type { KeyRecord } from '../keys/model.js'
-import type { Tenant } from '../tenants/model.js'
-import type { Environment } from './key-format.js'
+import type { KeyRecord } from './key-record.js'
+import type { Tenant } from './tenant.js'
+import type { Environment } from './environment.js'
 
 /** A tenant's secret key, or the admin key acting on a tenant (`key: null`, unscoped). */
 export interface SecretCaller {

@@ -2,7 +2,7 @@
  * lastUsedAt without a write per request: uses are noted in memory and written in one batch per
  * flush interval, at most once a minute per key. A crash loses at most one interval of lastUsedAt.
  */
-import type { KeyStore } from '../keys/store.js'
+import type { KeyStore } from './store.js'
 
 const PERSIST_EVERY_MS = 60_000
 
