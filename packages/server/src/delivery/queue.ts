@@ -45,8 +45,9 @@ export class DeliveryQueue {
     readonly kind: string,
   ) {
     this.inserts = new AttemptInserts(db, kind)
-    // Due rows nobody holds, oldest first, none that must wait for an earlier event of its
-    // conversation; `size` destinations excluded (checked first, in the index).
+    // Due rows nobody holds, oldest first (in outbox order among rows due together: the first
+    // event of a conversation before the ones waiting for it), none that must wait for an earlier
+    // event of its conversation; `size` destinations excluded (checked first, in the index).
     this.candidatesQuery = prepareBySize((arg, size) => {
       let query = db
         .selectFrom('deliveries as d')
@@ -76,6 +77,7 @@ export class DeliveryQueue {
           ]),
         )
         .orderBy('d.next_attempt_at')
+        .orderBy('d.event_position')
         .limit(arg(2))
     })
     // Conditional: on PostgreSQL a second node's UPDATE waits for the first, then finds the lease taken.

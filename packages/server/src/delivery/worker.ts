@@ -101,6 +101,14 @@ export class DeliveryWorker {
   /** The claim loop under way, if any. */
   private pumping: Promise<void> | null = null
   private again = false
+  /**
+   * Destinations outside which nothing was claimable at the last look, or null (look again). A
+   * claim that would exclude all of them (they are full) is skipped: with one busy destination and
+   * a backlog, that claim would read past the whole backlog after every round, to find nothing.
+   * Forgotten whenever rows may have become claimable: queued, due by time, or unblocked by a
+   * write for another destination.
+   */
+  private nothingOutside: Set<string> | null = null
   private timer: NodeJS.Timeout | null = null
   private closed = false
 
@@ -116,8 +124,13 @@ export class DeliveryWorker {
     this.wake()
   }
 
-  /** Looks for due work now (rows were queued, the clock moved, a destination ran out of waiting rows). */
+  /** Looks for due work now (rows were queued, or the clock moved). */
   wake(): void {
+    this.nothingOutside = null
+    this.claim()
+  }
+
+  private claim(): void {
     if (this.closed) return
     if (this.pumping) {
       this.again = true
@@ -125,7 +138,7 @@ export class DeliveryWorker {
     }
     this.pumping = this.pump().finally(() => {
       this.pumping = null
-      if (this.again) this.wake()
+      if (this.again) this.claim()
     })
   }
 
@@ -173,16 +186,22 @@ export class DeliveryWorker {
           // with rows it has no room for otherwise (the next claim passes over it).
           const limit = Math.min(CLAIM_AHEAD * perDestination, CLAIM_AHEAD * concurrency - this.heldTotal)
           const room = (destination: string) => CLAIM_AHEAD * perDestination - (this.held.get(destination) ?? 0)
+          const full = [...this.held.keys()].filter((destination) => room(destination) <= 0)
+          if (this.nothingOutside && [...this.nothingOutside].every((destination) => full.includes(destination))) {
+            drained = true
+            break
+          }
           const { leased, drained: out } = await this.queue.claim({
             owner: this.owner,
             now: this.clock.now(),
             leaseMs: this.options.leaseMs,
             limit,
-            full: [...this.held.keys()].filter((destination) => room(destination) <= 0),
+            full,
             roomFor: room,
             orderWaitMs: this.options.orderWaitMs,
           })
           if (leased.length > 0) await this.hold(leased)
+          else if (out) this.nothingOutside = new Set(full)
           drained = out
           if (drained) break
         }
@@ -278,7 +297,9 @@ export class DeliveryWorker {
       this.writing = null
       this.unwritten -= batch.length
       if (this.finished.length) void this.flush()
-      // Written, the next events of their conversations may be claimed.
+      // Written, the next events of their conversations may be claimed (for a destination that is
+      // full, once it has room: then it is no longer excluded).
+      if (batch.some(({ delivery }) => !this.nothingOutside?.has(delivery.destination))) this.nothingOutside = null
       for (const { delivery } of batch) this.claimIfLow(delivery.destination)
     })
     return this.writing
@@ -286,7 +307,7 @@ export class DeliveryWorker {
 
   /** Claims again once a destination's waiting rows run low (before its slots run dry), not after every attempt. */
   private claimIfLow(destination: string): void {
-    if ((this.waiting.get(destination)?.length ?? 0) <= this.options.perDestination / 2) this.wake()
+    if ((this.waiting.get(destination)?.length ?? 0) <= this.options.perDestination / 2) this.claim()
   }
 
   private async write(batch: Finished[]): Promise<void> {

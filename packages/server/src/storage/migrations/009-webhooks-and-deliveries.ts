@@ -63,8 +63,15 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .unique()
     .where(status, '=', 'pending')
     .execute()
-  // With the destination, rows of a destination a node has no room for are skipped in the index.
-  await db.schema.createIndex('deliveries_due').on('deliveries').columns(['kind', 'next_attempt_at', 'destination']).where(status, '=', 'pending').execute()
+  // In claim order (events due together in outbox order, so the first event of each conversation
+  // comes before those that wait for it), with the destination, so that rows of a destination a
+  // node has no room for are passed over in the index.
+  await db.schema
+    .createIndex('deliveries_due')
+    .on('deliveries')
+    .columns(['kind', 'next_attempt_at', 'event_position', 'destination'])
+    .where(status, '=', 'pending')
+    .execute()
   await db.schema
     .createIndex('deliveries_in_order')
     .on('deliveries')
