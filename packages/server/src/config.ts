@@ -221,6 +221,14 @@ function redisPrefix(env: Env): string {
   return raw
 }
 
+/**
+ * The environment handed to the client commands (`parley keys`, `tail`, …): they read their own
+ * variables (PARLEY_API_URL, PARLEY_API_KEY, HOME, XDG_CONFIG_HOME), none of them the server's config.
+ */
+export function clientCommandEnv(): Env {
+  return process.env
+}
+
 /** Reads and validates the configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonly<Config> {
   const port = integer(env, 'PARLEY_PORT', 8080, 0, 65535)

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net'
 import type { Parley } from './app.js'
 import { COMMAND_HELP, type CommandName, USAGE, isCommand } from './cli-help.js'
 import { isClientCommand } from './cli/client-commands.js'
-import { ConfigError, type Config, loadConfig } from './config.js'
+import { ConfigError, type Config, clientCommandEnv, loadConfig } from './config.js'
 import { displayUrl } from './lib/display-url.js'
 import { PACKAGE_VERSION } from './lib/package-version.js'
 import { UnsafeFileError } from './lib/private-files.js'
@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<void> {
 
 async function runClient(argv: string[]): Promise<void> {
   const { runClientCommand } = await import('./cli/client-commands.js')
-  process.exitCode = await runClientCommand(argv)
+  process.exitCode = await runClientCommand(argv, clientCommandEnv())
 }
 
 function help(args: string[]): void {

@@ -2,6 +2,8 @@
  * Scopes (API.md §1.4). A key with no scopes is unscoped: full access. Granted scopes may be
  * patterns: `resource:*` (every action on a resource) or `*:read` (read on every resource).
  */
+import { ApiError } from '../core/errors.js'
+
 export const SCOPES = [
   'users:read',
   'users:write',
@@ -43,6 +45,13 @@ function covers(granted: string, needed: Scope): boolean {
   const [gResource, gAction] = granted.split(':')
   const [nResource, nAction] = needed.split(':')
   return (gAction === '*' && gResource === nResource) || (gResource === '*' && gAction === nAction)
+}
+
+/** The 403 for a credential without `needed`, with its RFC 6750 challenge (HTTP routes and socket upgrades). */
+export function insufficientScope(needed: Scope): ApiError {
+  return new ApiError('insufficient_scope', `Missing scope ${needed}`, {
+    headers: { 'www-authenticate': `Bearer error="insufficient_scope", scope="${needed}"` },
+  })
 }
 
 /** Does a granted list allow `needed`? Unscoped lists allow everything. */

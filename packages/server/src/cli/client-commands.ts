@@ -17,8 +17,8 @@ interface NodeCli {
 
 const NODE_CLI = '@parley/node/cli'
 
-/** Runs a client command; resolves to its exit code. */
-export async function runClientCommand(argv: string[]): Promise<number> {
+/** Runs a client command with the environment config.ts hands it; resolves to its exit code. */
+export async function runClientCommand(argv: string[], env: Record<string, string | undefined>): Promise<number> {
   let cli: NodeCli
   try {
     cli = (await import(NODE_CLI)) as NodeCli
@@ -38,9 +38,7 @@ export async function runClientCommand(argv: string[]): Promise<number> {
   return cli.run(argv, {
     stdout: (text: string) => process.stdout.write(text),
     stderr: (text: string) => process.stderr.write(text),
-    // The client commands read PARLEY_API_URL / PARLEY_API_KEY: theirs, not the server's config.
-    // eslint-disable-next-line no-restricted-syntax
-    env: process.env,
+    env,
     WebSocket,
     stopped,
   })

@@ -6,8 +6,8 @@
  * synchronous: no promise, no storage access, no write.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { type Authenticated, type Authenticator, header, presentedIn } from '../auth/credentials.js'
-import { hasScope } from '../auth/scopes.js'
+import { type Authenticated, type Authenticator, type Presented, header, presentedIn } from '../auth/credentials.js'
+import { hasScope, insufficientScope } from '../auth/scopes.js'
 import type { Caller, CallerKind, TenantCaller } from '../core/caller.js'
 import { ApiError } from '../core/errors.js'
 import { type MaybePromise, andThen } from '../lib/maybe-promise.js'
@@ -34,11 +34,12 @@ export function registerAuthentication(app: FastifyInstance, deps: AuthDeps): vo
       return deps.onSuccess?.(request, reply, caller)
     }
     try {
-      const caller = authenticator.guard(request.ip, () =>
-        andThen(authenticator.authenticate(presented(request, policy), identified), (authenticated) =>
-          admit(request, authenticated, policy, authenticator),
-        ),
-      )
+      const caller = authenticator.guard(request.ip, () => {
+        const credentials = presented(request, policy)
+        return andThen(authenticator.authenticate(credentials, identified), (authenticated) =>
+          admit(request, authenticated, credentials, policy, authenticator),
+        )
+      })
       const result = andThen(caller, succeed)
       if (result instanceof Promise) result.then(() => done(), done)
       else done()
@@ -49,7 +50,7 @@ export function registerAuthentication(app: FastifyInstance, deps: AuthDeps): vo
 }
 
 /** The request's credential; where a route takes publishable keys, also the `apiKey` body field. */
-function presented(request: FastifyRequest, policy: AuthPolicy) {
+function presented(request: FastifyRequest, policy: AuthPolicy): Presented {
   const fromHeaders = presentedIn(request.headers)
   const body = request.body as { apiKey?: unknown } | undefined
   if (fromHeaders.credential === null && policy.callers.includes('publishable') && typeof body?.apiKey === 'string' && body.apiKey.startsWith('pk_')) {
@@ -59,12 +60,12 @@ function presented(request: FastifyRequest, policy: AuthPolicy) {
 }
 
 /** The caller, if its kind, scope and origin fit the route; the admin key as the route takes it. */
-function admit(request: FastifyRequest, caller: Authenticated, policy: AuthPolicy, authenticator: Authenticator): MaybePromise<Caller> {
+function admit(request: FastifyRequest, caller: Authenticated, credentials: Presented, policy: AuthPolicy, authenticator: Authenticator): MaybePromise<Caller> {
   if (caller.kind === 'admin') {
     // Operator routes take it as itself; tenant routes as an unscoped secret key of the named tenant.
     if (policy.callers.includes('admin')) return caller
     if (!policy.callers.includes('secret')) throw new ApiError('key_type_not_allowed', needs(policy, 'the admin key'))
-    return authenticator.adminOnTenant(header(request.headers, 'x-tenant-id') ?? header(request.headers, 'x-sender-id'), header(request.headers, 'x-environment'))
+    return authenticator.adminOnTenant(credentials.claimedTenantId, header(request.headers, 'x-environment'))
   }
   if (!policy.callers.includes(caller.kind)) throw wrongKind(caller, policy)
   if (caller.kind === 'publishable') {
@@ -73,9 +74,7 @@ function admit(request: FastifyRequest, caller: Authenticated, policy: AuthPolic
       throw new ApiError('origin_not_allowed', 'This publishable key is not allowed from this origin')
     }
   } else if (policy.scope && !hasScope(caller.scopes, policy.scope)) {
-    throw new ApiError('insufficient_scope', `Missing scope ${policy.scope}`, {
-      headers: { 'www-authenticate': `Bearer error="insufficient_scope", scope="${policy.scope}"` },
-    })
+    throw insufficientScope(policy.scope)
   }
   return caller
 }

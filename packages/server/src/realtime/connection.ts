@@ -14,7 +14,7 @@ import { writeFrame } from './frame.js'
 import type { Broadcast, ControlEvent, Hub, Subscriber } from './hub.js'
 import type { SocketCaller } from './socket-policy.js'
 import { CLOSE, type ClientFrame, frames } from './protocol.js'
-import { hiddenEventsFor, readBitOf } from './socket-scopes.js'
+import { hiddenEventsFor } from './socket-scopes.js'
 import { type SubscriptionRecheck, recheckSlotOf } from './subscription-recheck.js'
 
 /** What a connection needs from the rest of Parley (provided by the gateway). */
@@ -74,6 +74,8 @@ export class Connection implements Subscriber {
   private current!: SocketCaller
   /** Bits of the events this credential may not see (socket-scopes.ts); 0 for full read rights. */
   private hidden = 0
+  /** Worked out once per credential: the gateway's sweep reads it every second. */
+  private expiry: number | null = null
 
   constructor(
     readonly socket: WebSocket,
@@ -93,21 +95,20 @@ export class Connection implements Subscriber {
   private adopt(caller: SocketCaller): void {
     this.current = caller
     this.hidden = hiddenEventsFor(caller)
+    this.expiry = expiryOf(caller)
   }
 
   private may(scope: 'messages:read' | 'messages:write'): boolean {
     return hasScope(this.current.scopes, scope)
   }
 
-  get userId(): string | null {
-    return this.caller.kind === 'session' ? this.caller.userId : null
-  }
-
   /** Epoch seconds, or null for keys without expiry. */
   get expiresAt(): number | null {
-    if (this.caller.kind === 'session') return this.caller.expiresAt
-    const expiry = this.caller.key?.expiresAt
-    return expiry ? Math.floor(Date.parse(expiry) / 1000) : null
+    return this.expiry
+  }
+
+  get userId(): string | null {
+    return this.caller.kind === 'session' ? this.caller.userId : null
   }
 
   /** Subscribes to everything this caller may hear, then says ready. */
@@ -156,7 +157,7 @@ export class Connection implements Subscriber {
   private deliver(broadcast: Broadcast): void {
     // Checked here, the last step of every path (live, held, queued behind a replay), so scopes
     // changed by token.refresh apply to what was waiting. Membership events were followed already.
-    if (this.hidden !== 0 && (this.hidden & readBitOf(broadcast.event)) !== 0) return
+    if (this.hidden !== 0 && (this.hidden & broadcast.readBit) !== 0) return
     const { conversationId, seq } = broadcast
     const queue = this.replaying?.get(conversationId)
     if (queue) queue.push(broadcast)
@@ -369,15 +370,24 @@ export class Connection implements Subscriber {
   }
 }
 
+/** Epoch seconds, or null for keys without expiry. */
+function expiryOf(caller: SocketCaller): number | null {
+  if (caller.kind === 'session') return caller.expiresAt
+  const expiry = caller.key?.expiresAt
+  return expiry ? Math.floor(Date.parse(expiry) / 1000) : null
+}
+
 /** A replay refused because storage says the caller is not (or no longer) in the conversation. */
 function notAMember(error: unknown): null {
   if (error instanceof ApiError && (error.status === 403 || error.status === 404)) return null
   throw error
 }
 
-/** The close code that tells a client what to do about a failed credential. */
+/** The close code that tells a client what to do about a refused credential or socket. */
 export function closeCodeFor(error: unknown): number {
   if (!(error instanceof ApiError)) return CLOSE.unauthorized
+  // The address (failed-auth throttle) or the holder (socket caps) is over a limit.
+  if (error.code === 'rate_limited') return CLOSE.rateLimited
   if (error.code === 'token_expired') return CLOSE.tokenExpired
   if (error.code === 'token_revoked' || error.code === 'invalid_api_key') return CLOSE.tokenRevoked
   if (error.status === 403) return CLOSE.forbidden

@@ -52,6 +52,8 @@ export class RealtimeGateway {
   private readonly pendingPerIp = new Map<string, number>()
   private readonly frameLimiter = new MemoryLimiter()
   private readonly caps: SocketCaps
+  /** Shared by every connection (memory per idle socket is a target). */
+  private readonly connectionContext: ConnectionContext
   private sweepTimer: NodeJS.Timeout | null = null
   private ticks = 0
   /** Hands out heartbeat slots round-robin, so each sweep pings an even share of the sockets. */
@@ -64,6 +66,12 @@ export class RealtimeGateway {
     private readonly logger: Logger,
   ) {
     this.caps = new SocketCaps(options.socketCaps)
+    // Re-checks (after an invalidation) and token.refresh use the shared check without the
+    // throttle: a revoked key must not count its sockets' re-checks as failures of their addresses.
+    this.connectionContext = {
+      ...context,
+      reauthenticate: async (credential) => socketCaller(await authenticator.authenticate({ credential })),
+    }
   }
 
   attach(server: Server): void {
@@ -193,7 +201,7 @@ export class RealtimeGateway {
           },
           (error) => {
             release()
-            ws.close(closeCodeOf(error), error instanceof ApiError ? error.code : 'unauthorized')
+            ws.close(closeCodeFor(error), error instanceof ApiError ? error.code : 'unauthorized')
           },
         )
     }
@@ -205,7 +213,7 @@ export class RealtimeGateway {
    * that arrived earlier (buffered) is handled in order once the socket's subscriptions exist.
    */
   private async open(ws: WebSocket, caller: SocketCaller, credential: string, early: Frame[] = []): Promise<void> {
-    const connection = new Connection(ws, caller, credential, this.connectionContext())
+    const connection = new Connection(ws, caller, credential, this.connectionContext)
     connection.heartbeatSlot = this.slots++ % HEARTBEAT_TICKS
     this.connections.add(connection)
     const uncount = this.caps.take(caller)
@@ -286,20 +294,4 @@ export class RealtimeGateway {
     // This second's share of the storage re-checks of subscriptions (subscription-recheck.ts).
     this.context.subscriptions.tick(this.connections)
   }
-
-  /**
-   * Re-checks (after an invalidation) and token.refresh use the shared check without the throttle:
-   * a revoked key must not count its sockets' re-checks as failures of their addresses.
-   */
-  private connectionContext(): ConnectionContext {
-    return {
-      ...this.context,
-      reauthenticate: async (credential) => socketCaller(await this.authenticator.authenticate({ credential })),
-    }
-  }
-}
-
-/** The close code for a refused auth frame: 4008 when the address or holder is over a limit. */
-function closeCodeOf(error: unknown): number {
-  return error instanceof ApiError && error.code === 'rate_limited' ? CLOSE.rateLimited : closeCodeFor(error)
 }

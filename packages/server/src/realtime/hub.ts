@@ -14,6 +14,7 @@ import type { Broker } from './broker.js'
 import { channelsFor, conversationOfChannel } from './channels.js'
 import { textFrame } from './frame.js'
 import { frames } from './protocol.js'
+import { readBitOf } from './socket-scopes.js'
 
 /** The events that change who listens where, as their frames (frames.event) read. */
 type MembershipEvent = 'conversation.created' | 'conversation.deleted' | 'member.added' | 'member.removed'
@@ -26,6 +27,7 @@ export type ControlEvent =
 /** One payload on its way to the subscribers of a channel: everything about it is worked out once. */
 export class Broadcast {
   private bytes: Buffer | null = null
+  private bit = -1
 
   constructor(
     readonly payload: string,
@@ -42,6 +44,12 @@ export class Broadcast {
   /** The WebSocket frame, built for the first socket that is written to and reused by the rest. */
   get frame(): Buffer {
     return (this.bytes ??= textFrame(this.payload))
+  }
+
+  /** The read right the event needs (socket-scopes.ts), worked out for the first scoped socket. */
+  get readBit(): number {
+    if (this.bit === -1) this.bit = readBitOf(this.event)
+    return this.bit
   }
 }
 

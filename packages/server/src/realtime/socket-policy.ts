@@ -4,7 +4,7 @@
  * checked by auth/credentials.ts, exactly as for HTTP; this is the socket's route policy.
  */
 import type { Authenticated } from '../auth/credentials.js'
-import { hasScope } from '../auth/scopes.js'
+import { hasScope, insufficientScope } from '../auth/scopes.js'
 import type { SecretCaller, SessionCaller } from '../core/caller.js'
 import { ApiError } from '../core/errors.js'
 
@@ -16,11 +16,7 @@ export function socketCaller(caller: Authenticated): SocketCaller {
     case 'session':
       return caller
     case 'secret':
-      if (!hasScope(caller.scopes, 'events:read')) {
-        throw new ApiError('insufficient_scope', 'Missing scope events:read', {
-          headers: { 'www-authenticate': 'Bearer error="insufficient_scope", scope="events:read"' },
-        })
-      }
+      if (!hasScope(caller.scopes, 'events:read')) throw insufficientScope('events:read')
       return caller
     case 'publishable':
       throw new ApiError('key_type_not_allowed', 'Publishable keys cannot open realtime sockets')

@@ -10,10 +10,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Broker } from '../../src/realtime/broker.js'
 import { MemoryBroker, MemoryBus } from '../../src/realtime/broker-memory.js'
 import { RedisBroker } from '../../src/realtime/broker-redis.js'
-import { redisUrl, servicesRequired } from '../helpers/databases.js'
+import { redisUrl } from '../helpers/databases.js'
 import { uniqueSuffix } from '../helpers/values.js'
-
-if (servicesRequired && !redisUrl) throw new Error('PARLEY_TEST_REQUIRE_SERVICES=1 but PARLEY_TEST_REDIS_URL is not set')
 
 interface TestCluster {
   node(): Broker
