@@ -15,19 +15,15 @@
 // The clients connect from 50 loopback addresses (127.0.1.1–50), 20 each, as clients of a real
 // deployment come from many: Parley's per-address limits stay on.
 // Run: npm run build && taskset -c 1 node bench/client-reconnect/run.mjs [--clients 1000]
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import WebSocket from 'ws'
 import { Parley } from '../../packages/client/dist/index.js'
 import { median, report } from '../lib/load.mjs'
-import { createBenchTenant, freePort, hasTaskset } from '../lib/server.mjs'
+import { createBenchTenant, freePort, parleyProcess } from '../lib/server.mjs'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const cli = join(root, 'packages', 'server', 'bin', 'parley.js')
 const argument = (name, fallback) => {
   const i = process.argv.indexOf(name)
   return i >= 0 ? process.argv[i + 1] : fallback
@@ -37,49 +33,6 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const MEMBERS = 10
 const ADDRESSES = 50
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** A Parley on a fixed port and data directory, so that it can be restarted where its clients expect it. */
-function parleyServer({ port, dir, adminKey }) {
-  const url = `http://127.0.0.1:${port}`
-  let child = null
-  const start = async () => {
-    const node = [process.execPath, cli, 'start']
-    const [command, args] = hasTaskset ? ['taskset', ['-c', '0', ...node]] : [node[0], node.slice(1)]
-    child = spawn(command, args, {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: {
-        ...process.env,
-        PARLEY_PORT: String(port),
-        PARLEY_HOST: '127.0.0.1',
-        PARLEY_PUBLIC_URL: url,
-        PARLEY_DATABASE_URL: `sqlite:${join(dir, 'parley.db')}`,
-        PARLEY_ADMIN_KEY: adminKey,
-        PARLEY_LOG_LEVEL: 'warn',
-      },
-    })
-    for (const started = Date.now(); ; await sleep(10)) {
-      if (child.exitCode !== null) throw new Error(`parley exited with ${child.exitCode}`)
-      if (await fetch(`${url}/readyz`).then((res) => res.status === 200, () => false)) return
-      if (Date.now() - started > 30_000) throw new Error('parley did not become ready')
-    }
-  }
-  const stop = async (signal) => {
-    const exited = new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)))
-    child.kill(signal)
-    await exited
-  }
-  const call = async (method, path, { auth, body } = {}) => {
-    const res = await fetch(url + path, {
-      method,
-      headers: { ...(auth && { authorization: `Bearer ${auth}` }), ...(body && { 'content-type': 'application/json' }) },
-      body: body && JSON.stringify(body),
-    })
-    const json = await res.json().catch(() => null)
-    if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(json)}`)
-    return json
-  }
-  return { url, adminKey, start, stop, call }
-}
 
 /** Counts what every socket of the run met: attempts (by time), refused upgrades and close codes. */
 function socketCounter() {
@@ -102,7 +55,7 @@ function socketCounter() {
 
 async function setUp() {
   const dir = mkdtempSync(join(tmpdir(), 'parley-bench-reconnect-'))
-  const server = parleyServer({ port: await freePort(), dir, adminKey: randomBytes(24).toString('hex') })
+  const server = parleyProcess({ port: await freePort(), dir, adminKey: randomBytes(24).toString('hex') })
   await server.start()
   const { keys } = await createBenchTenant(server)
   const key = keys.live.key

@@ -23,58 +23,69 @@ export async function freePort() {
   })
 }
 
-/** Starts Parley and resolves when /readyz answers 200. */
+/**
+ * A Parley process on a fixed port and data directory, so that it can be stopped (with any signal)
+ * and started again where its clients expect it. `start` resolves when /readyz answers 200.
+ */
+export function parleyProcess({ port, dir, adminKey, env = {}, nodeArgs = [] }) {
+  const url = `http://127.0.0.1:${port}`
+  let child = null
+  const start = async () => {
+    const node = [process.execPath, ...nodeArgs, cli, 'start']
+    const [command, args] = hasTaskset ? ['taskset', ['-c', '0', ...node]] : [node[0], node.slice(1)]
+    child = spawn(command, args, {
+      stdio: ['ignore', process.env.BENCH_SERVER_STDOUT ? 'inherit' : 'ignore', 'inherit'],
+      env: {
+        ...process.env,
+        PARLEY_PORT: String(port),
+        PARLEY_HOST: '127.0.0.1',
+        PARLEY_PUBLIC_URL: url,
+        PARLEY_DATABASE_URL: `sqlite:${join(dir, 'parley.db')}`,
+        PARLEY_ADMIN_KEY: adminKey,
+        PARLEY_LOG_LEVEL: 'warn',
+        ...env,
+      },
+    })
+    const started = Date.now()
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`parley exited with ${child.exitCode}`)
+      if (await fetch(`${url}/readyz`).then((res) => res.status === 200, () => false)) return Date.now() - started
+      if (Date.now() - started > 30_000) throw new Error('parley did not become ready')
+      await new Promise((r) => setTimeout(r, 10))
+    }
+  }
+  const stop = async (signal = 'SIGTERM') => {
+    const exited = new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)))
+    child.kill(signal)
+    await exited
+  }
+  const call = async (method, path, { auth, body } = {}) => {
+    const res = await fetch(url + path, {
+      method,
+      headers: { ...(auth && { authorization: `Bearer ${auth}` }), ...(body && { 'content-type': 'application/json' }) },
+      body: body && JSON.stringify(body),
+    })
+    const json = await res.json().catch(() => null)
+    if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(json)}`)
+    return json
+  }
+  return { url, adminKey, start, stop, call, get pid() { return child?.pid } }
+}
+
+/** Starts Parley on a free port and a fresh data directory; resolves when /readyz answers 200. */
 export async function startServer(env = {}, nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []) {
   const dir = mkdtempSync(join(tmpdir(), 'parley-bench-'))
-  const port = await freePort()
-  const url = `http://127.0.0.1:${port}`
-  const adminKey = randomBytes(24).toString('hex')
-  const node = [process.execPath, ...nodeArgs, cli, 'start']
-  const command = hasTaskset ? ['taskset', ['-c', '0', ...node]] : [node[0], node.slice(1)]
-  const child = spawn(command[0], command[1], {
-    stdio: ['ignore', process.env.BENCH_SERVER_STDOUT ? 'inherit' : 'ignore', 'inherit'],
-    env: {
-      ...process.env,
-      PARLEY_PORT: String(port),
-      PARLEY_HOST: '127.0.0.1',
-      PARLEY_PUBLIC_URL: url,
-      PARLEY_DATABASE_URL: `sqlite:${join(dir, 'parley.db')}`,
-      PARLEY_ADMIN_KEY: adminKey,
-      PARLEY_LOG_LEVEL: 'warn',
-      // Every simulated client connects from this one machine: the per-address cap would refuse them.
-      PARLEY_MAX_CONNECTIONS_PER_IP: '0',
-      ...env,
-    },
-  })
-  const started = Date.now()
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`parley exited with ${child.exitCode}`)
-    try {
-      if ((await fetch(`${url}/readyz`)).status === 200) break
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() - started > 30_000) throw new Error('parley did not become ready')
-    await new Promise((r) => setTimeout(r, 50))
-  }
+  // Every simulated client connects from this one machine: the per-address cap would refuse them.
+  const server = parleyProcess({ port: await freePort(), dir, adminKey: randomBytes(24).toString('hex'), env: { PARLEY_MAX_CONNECTIONS_PER_IP: '0', ...env }, nodeArgs })
+  const readyMs = await server.start()
   return {
-    url,
-    adminKey,
-    pid: child.pid,
-    readyMs: Date.now() - started,
-    async call(method, path, { auth, body } = {}) {
-      const res = await fetch(url + path, {
-        method,
-        headers: { ...(auth && { authorization: `Bearer ${auth}` }), ...(body && { 'content-type': 'application/json' }) },
-        body: body && JSON.stringify(body),
-      })
-      const json = await res.json().catch(() => null)
-      if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(json)}`)
-      return json
-    },
+    url: server.url,
+    adminKey: server.adminKey,
+    pid: server.pid,
+    readyMs,
+    call: server.call,
     async stop() {
-      child.kill('SIGTERM')
-      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)))
+      await server.stop('SIGTERM')
       rmSync(dir, { recursive: true, force: true })
     },
   }

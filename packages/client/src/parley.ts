@@ -15,6 +15,7 @@ import { TokenSource } from './tokens.js'
 import type {
   ConnectionState,
   Conversation,
+  ConversationSummary,
   EventName,
   History,
   Identity,
@@ -49,7 +50,7 @@ export class Parley {
     /** `POST /v1/conversations`: you are added as a member; a direct pair that exists is returned as it is. */
     create(input: NewConversation): Promise<Conversation>
     /** Your conversations, most recently active first, each with `lastMessage`, `lastSeq` and `unreadCount`. */
-    list(query?: { limit?: number; cursor?: string }): Promise<Page<Conversation>>
+    list(query?: { limit?: number; cursor?: string }): Promise<Page<ConversationSummary>>
     /** One conversation, with its `members`. */
     get(id: string): Promise<Conversation>
     /** Moves your read position forward to `seq` (never back). */
@@ -110,7 +111,7 @@ export class Parley {
     this.conversations = {
       create: async (input) => this.followed(await this.request<Conversation>('POST', '/v1/conversations', input)),
       list: async ({ limit, cursor } = {}) => {
-        const page = await this.request<Page<Conversation>>('GET', `/v1/conversations${queryString({ limit, cursor })}`)
+        const page = await this.request<Page<ConversationSummary>>('GET', `/v1/conversations${queryString({ limit, cursor })}`)
         for (const conversation of page.data) this.followed(conversation)
         return page
       },
@@ -186,7 +187,7 @@ export class Parley {
     this.connection.send({ type: 'typing', conversationId, state })
   }
 
-  private followed(conversation: Conversation): Conversation {
+  private followed<C extends ConversationSummary>(conversation: C): C {
     this.timeline.follow(conversation.id, conversation.lastSeq)
     return conversation
   }

@@ -1,5 +1,10 @@
 /** The shapes the client reads and writes (API.md §4–§6): the API's JSON, typed. */
+import type { components, operations } from '@parley/protocol/api'
 import type { EventName } from '@parley/protocol/realtime'
+
+type Schemas = components['schemas']
+type Answer<O extends keyof operations> = operations[O]['responses'] extends { 200: { content: { 'application/json': infer A } } } ? A : never
+type Body<O extends keyof operations> = operations[O]['requestBody'] extends { content: { 'application/json': infer B } } ? B : never
 
 export type { EventName }
 
@@ -55,50 +60,14 @@ export interface ParleyEvent<T = any> {
   data: T
 }
 
-export interface Message {
-  id: string
-  conversationId: string
-  seq: number
-  senderId: string
-  text: string
-  metadata: Record<string, unknown> | null
-  clientMessageId: string | null
-  createdAt: string
-  editedAt: string | null
-  deletedAt: string | null
-}
-
-export interface Member {
-  userId: string
-  role: 'owner' | 'member'
-  joinedAt: string
-  lastReadSeq: number
-}
-
-export interface Conversation {
-  id: string
-  type: 'direct' | 'group'
-  name: string | null
-  metadata: Record<string, unknown> | null
-  lastSeq: number
-  createdAt: string
-  updatedAt: string
-  lastActivityAt?: string
-  lastMessage?: Message | null
-  unreadCount?: number
-  members?: Member[]
-}
-
-export interface User {
-  id: string
-  username: string | null
-  displayName: string | null
-  avatarUrl: string | null
-  metadata: Record<string, unknown> | null
-  kind: 'user' | 'visitor'
-  createdAt: string
-  updatedAt: string
-}
+/** The API's JSON shapes, generated from the server's OpenAPI document (types only: nothing in the bundle). */
+export type Message = Schemas['Message']
+export type Member = Schemas['Member']
+/** A conversation as `create` and `get` return it, with its `members`. */
+export type Conversation = Schemas['Conversation']
+/** A conversation as `list` returns it: no `members`. */
+export type ConversationSummary = Schemas['ConversationSummary']
+export type User = Schemas['User']
 
 /** A list page: pass `nextCursor` back as `cursor` until it is null. */
 export interface Page<T> {
@@ -107,29 +76,13 @@ export interface Page<T> {
 }
 
 /** A page of history, in ascending `seq`. */
-export interface History {
-  data: Message[]
-  hasMore: boolean
-}
+export type History = Schemas['MessageHistory']
 
-export interface Unread {
-  total: number
-  conversations: { id: string; unreadCount: number }[]
-}
+export type Unread = Answer<'me.unread'>
 
-export interface Identity {
-  user: User
-  tenant: { id: string; name: string }
-  expiresAt: string
-}
+export type Identity = Answer<'identity.me'>
 
-export interface NewConversation {
-  type: 'direct' | 'group'
-  members: string[]
-  name?: string
-  metadata?: Record<string, unknown>
-  id?: string
-}
+export type NewConversation = Body<'conversations.create'>
 
 export interface NewMessage {
   text: string

@@ -1,6 +1,6 @@
-// Builds @parley/node: the types generated from the built server's OpenAPI document, one ESM
-// bundle with @parley/protocol inside (the package has no dependencies), and declarations that
-// need nothing outside dist/ (@parley/protocol's copied into dist/types/protocol/), as packages/client does.
+// Builds @parley/node: one ESM bundle with @parley/protocol inside (the package has no
+// dependencies), and declarations that need nothing outside dist/ (@parley/protocol's, the REST
+// types generated from the OpenAPI document among them, copied into dist/types/protocol/), as packages/client does.
 import { execFileSync } from 'node:child_process'
 import { cpSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -12,7 +12,6 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const dist = join(root, 'dist')
 rmSync(dist, { recursive: true, force: true })
 
-execFileSync(process.execPath, [join(root, 'scripts', 'generate-types.mjs')], { stdio: 'inherit' })
 // Two entries sharing chunks: the SDK (dist/index.js) and the `parley` client commands (dist/cli.js).
 await build({
   entryPoints: { index: join(root, 'src', 'index.ts'), cli: join(root, 'src', 'cli', 'index.ts') },

@@ -1,8 +1,9 @@
 /**
  * The shapes of @parley/node, read from the OpenAPI document the server publishes (generated into
- * ./generated/api.ts): a method's argument and answer types are those of its operation, by id.
+ * @parley/protocol/api, which @parley/client reads too): a method's argument and answer types are
+ * those of its operation, by id.
  */
-import type { components, operations } from './generated/api.js'
+import type { components, operations } from '@parley/protocol/api'
 
 export type { components, operations }
 export type OperationId = keyof operations

@@ -1,4 +1,4 @@
-// Writes src/generated/api.ts from the OpenAPI document of the built server (packages/server/dist),
+// Writes src/api.ts (types only, imported as `@parley/protocol/api`) from the OpenAPI document of the built server (packages/server/dist),
 // started in process on in-memory SQLite, not listening.
 import { writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -13,7 +13,7 @@ const parley = await createParley(
 )
 try {
   const answer = await parley.app.inject({ method: 'GET', url: '/openapi.json' })
-  writeFileSync(join(root, 'src', 'generated', 'api.ts'), await render(JSON.parse(answer.body)))
+  writeFileSync(join(root, 'src', 'api.ts'), await render(JSON.parse(answer.body)))
 } finally {
   await parley.close()
 }

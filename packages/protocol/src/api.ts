@@ -1,4 +1,4 @@
-// Generated from GET /openapi.json by packages/node/scripts/generate-types.mjs. Do not edit.
+// Generated from GET /openapi.json by packages/protocol/scripts/generate-types.mjs. Do not edit.
 
 export interface paths {
     "/v1/admin/tenants": {
