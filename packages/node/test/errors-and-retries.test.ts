@@ -97,8 +97,8 @@ describe('retries', () => {
     const { key } = await parley.keys.create({ name: 'one-per-second', type: 'secret', rateLimit: { limit: 1, windowSeconds: 1 } })
     proxy = await startProxy(url)
     const strict = new Parley({ apiKey: key, apiUrl: proxy.url, maxRetries: 0 })
-    await strict.users.list()
-    const limited = await failure(strict.users.list())
+    // Windows are aligned to the clock: two calls may straddle a boundary, a third cannot also do so.
+    const limited = await failure(strict.users.list().then(() => strict.users.list()).then(() => strict.users.list()))
     expect(limited).toBeInstanceOf(RateLimitError)
     expect((limited as RateLimitError).retryAfter).toBeGreaterThanOrEqual(1)
 
@@ -111,7 +111,8 @@ describe('retries', () => {
   })
 
   it('throws a 429 whose Retry-After is over 10 s at once', async () => {
-    const { key } = await parley.keys.create({ name: 'one-per-minute', type: 'secret', rateLimit: { limit: 1, windowSeconds: 60 } })
+    // A day's window (aligned to the clock) leaves far more than 10 s to wait, whenever the test runs.
+    const { key } = await parley.keys.create({ name: 'one-per-day', type: 'secret', rateLimit: { limit: 1, windowSeconds: 86_400 } })
     proxy = await startProxy(url)
     const slow = new Parley({ apiKey: key, apiUrl: proxy.url })
     await slow.users.list()
