@@ -60,6 +60,21 @@ export class EventConsumers {
     )
   }
 
+  /**
+   * The end of the unbroken run of positions just after `position` (at most `limit` of them), read
+   * with one aggregate and no row: a consumer with nothing to do for any event moves past the run
+   * at this cost. Null when the run is broken by a gap (the consumer reads the rows and deals
+   * with it) or when there is nothing after `position`.
+   */
+  async contiguousEnd(position: number, limit: number, db: Kysely<Database> = this.db): Promise<number | null> {
+    const run = await db
+      .selectFrom((eb) => eb.selectFrom('events').select('position').where('position', '>', position).orderBy('position').limit(limit).as('run'))
+      .select((eb) => [eb.fn.countAll().as('count'), eb.fn.max('position').as('last')])
+      .executeTakeFirstOrThrow()
+    const count = Number(run.count)
+    return count > 0 && Number(run.last) === position + count ? position + count : null
+  }
+
   /** `name` has handled every event up to `position`; a position never moves back. */
   async advance(name: string, position: number, db: Kysely<Database> = this.db): Promise<void> {
     await db

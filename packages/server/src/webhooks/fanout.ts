@@ -29,6 +29,8 @@ import type { EndpointStore } from './store.js'
 export const CONSUMER = 'webhooks'
 // Each batch is one transaction: small enough not to hold SQLite's one connection for long.
 const READ_BATCH = 250
+// While no endpoint exists, events are passed over unread, this many per transaction.
+const SKIP_BATCH = 5_000
 const GAP_WAIT_MS = 10_000
 
 interface OutboxRow {
@@ -129,6 +131,11 @@ export class WebhookFanout {
       // Locked: another node is reading, and will queue what is there.
       if (!row) return null
       const cursor = Number(row.position)
+      const skippedTo = await this.passOverWithoutEndpoints(trx, cursor)
+      if (skippedTo !== null) {
+        await this.consumers.advance(CONSUMER, skippedTo, trx)
+        return { cursor, end: skippedTo, fresh: [], deliveries: 0, full: skippedTo - cursor === SKIP_BATCH }
+      }
       const events = (await trx
         .selectFrom('events')
         .select(['position', 'id', 'tenant_id', 'environment', 'type', 'conversation_id'])
@@ -150,6 +157,21 @@ export class WebhookFanout {
     for (const event of result.fresh) if (Number(event.position) > result.end) this.queued.add(Number(event.position))
     if (result.deliveries > 0) this.options.onQueued()
     return result.full && result.end > result.cursor
+  }
+
+  /**
+   * With no endpoint at all (the usual state of a node that serves no webhooks) no event needs
+   * queuing: the position moves past an unbroken run of events without reading them, which keeps
+   * this consumer's cost off the send path. The look for endpoints that decides it comes after the
+   * run is read: an endpoint created later wants only events committed after it, which the run
+   * cannot hold. (The first look only spares the aggregate when endpoints exist.)
+   * Null: read the rows (endpoints exist, or the run has a gap).
+   */
+  private async passOverWithoutEndpoints(trx: Kysely<Database>, cursor: number): Promise<number | null> {
+    if (await this.endpoints.anyExist(trx)) return null
+    const end = await this.consumers.contiguousEnd(cursor, SKIP_BATCH, trx)
+    if (end === null || (await this.endpoints.anyExist(trx))) return null
+    return end
   }
 
   private async deliveriesOf(trx: Kysely<Database>, events: OutboxRow[]): Promise<NewDelivery[]> {

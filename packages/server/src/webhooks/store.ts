@@ -103,6 +103,11 @@ export class EndpointStore {
     return rows.map(endpointFromRow)
   }
 
+  /** Whether any endpoint exists, of any tenant, enabled or not (a test event may go to a disabled one). */
+  async anyExist(db: Executor = this.db): Promise<boolean> {
+    return (await db.selectFrom('webhook_endpoints').select('id').limit(1).executeTakeFirst()) !== undefined
+  }
+
   /** `tenant:environment` of every enabled endpoint. */
   async scopesWithEndpoints(): Promise<Set<string>> {
     const rows = await this.db.selectFrom('webhook_endpoints').select(['tenant_id', 'environment']).distinct().where('enabled', '=', 1).execute()
