@@ -105,7 +105,7 @@ export interface paths {
         put?: never;
         /**
          * Replace a key with a new secret; the old one works for expiresInSeconds more
-         * @description A key has at most one predecessor in grace: rolling a key ends the grace of the key it replaced. A grace keeps both keys active, so it needs room in the plan’s key count (403 plan_limit_reached). A key already rolled cannot be rolled again (400); the caller needs the key’s scopes (403 insufficient_scope).
+         * @description A key has at most one predecessor in grace: rolling a key ends the grace of the key it replaced. A grace keeps both keys active, so it needs room in the plan’s key count (403 plan_limit_reached). A key already rolled cannot be rolled again (400; 409 when another roll or a revocation of it commits first); the caller needs the key’s scopes (403 insufficient_scope).
          */
         post: operations["keys.roll"];
         delete?: never;
@@ -3419,6 +3419,28 @@ export interface operations {
                     "application/problem+json": {
                         /** @enum {string} */
                         code: "not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Conflict: `conflict` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "An id that already exists, or a change the resource's state does not allow.",
+                     *       "code": "conflict",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "conflict";
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };

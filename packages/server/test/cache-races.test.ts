@@ -174,4 +174,18 @@ describe('TtlCache.load', () => {
     await cache.load('k', async () => 'v')
     expect(cache.get('k')).toBe('v')
   })
+
+  it('clear forgets every entry, and what reads in flight would have stored', async () => {
+    const cache = new TtlCache<string, string>(10, 60_000)
+    cache.set('a', '1')
+    cache.set('b', '2')
+    const held = new HeldStore('stale')
+    held.hold()
+    const reading = cache.load('c', () => held.read())
+    await flush()
+    cache.clear()
+    held.release()
+    expect(await reading).toBe('stale')
+    expect([cache.get('a'), cache.get('b'), cache.get('c'), cache.size]).toEqual([undefined, undefined, undefined, 0])
+  })
 })

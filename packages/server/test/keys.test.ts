@@ -299,5 +299,15 @@ describe('POST /v1/keys/{id}/roll', () => {
     expect(res.status).toBe(400)
     expect(res.body.key).toBeUndefined()
   })
+
+  it('of concurrent rolls of one key, exactly one succeeds; the others change nothing', async () => {
+    const old = await createKey(tenant.liveKey, { name: 'raced', scopes: ['keys:read'] })
+    const answers = await Promise.all(Array.from({ length: 5 }, () => call(tenant.liveKey, 'POST', `/v1/keys/${old.id}/roll`, { expiresInSeconds: 60 })))
+    const rolled = answers.filter((a) => a.status === 201)
+    expect(rolled).toHaveLength(1)
+    for (const refused of answers.filter((a) => a.status !== 201)) expect([400, 409]).toContain(refused.status)
+    const named = (await call(tenant.liveKey, 'GET', '/v1/keys')).body.data.filter((k: { name: string }) => k.name === 'raced')
+    expect(named.map((k: { id: string }) => k.id).sort()).toEqual([old.id, rolled[0]!.body.id].sort())
+  })
 })
 

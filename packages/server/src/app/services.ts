@@ -159,7 +159,11 @@ export function wireEvents(services: Services, logger: Logger): void {
     if (change.type === 'key') verifier.invalidateKey(change.hash)
     if (change.type === 'tenant') verifier.invalidateTenant(change.tenantId)
     if (change.type === 'user') userCache.forget(change.tenantId, change.environment, change.userId)
-    if (change.type === 'signing-keys') signingKeys.reload().catch((error) => logger.error({ err: error }, 'signing key reload failed'))
+    if (change.type === 'everything') {
+      verifier.invalidateAll()
+      userCache.forgetAll()
+    }
+    if (change.type === 'signing-keys' || change.type === 'everything') signingKeys.reload().catch((error) => logger.error({ err: error }, 'signing key reload failed'))
   })
   users.onDeleted((tenantId, environment, userId) => conversations.removeUserEverywhere({ tenantId, environment }, userId))
   usage.onFlush((rows) => alerts.afterFlush(rows))

@@ -80,4 +80,10 @@ export class KeyVerifier {
   invalidateTenant(id: string): void {
     this.tenants.delete(id)
   }
+
+  /** Forget every key and tenant (changes made elsewhere may have gone unannounced). */
+  invalidateAll(): void {
+    this.keys.clear()
+    this.tenants.clear()
+  }
 }

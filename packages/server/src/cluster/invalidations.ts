@@ -10,6 +10,13 @@ export type Invalidation =
   | { type: 'user'; tenantId: string; environment: 'live' | 'test'; userId: string }
   /** Session-token signing keys were rotated: reload them (new kid to sign with and publish). */
   | { type: 'signing-keys' }
+  /**
+   * This node may have missed some of the above (its broker connection was lost and is back):
+   * forget every cache and re-check every socket. Local only, never relayed.
+   */
+  | { type: 'everything' }
+  /** A dashboard session was signed out: forget it (by the SHA-256 of its cookie). */
+  | { type: 'dashboard-session'; tokenHash: string }
 
 type Listener = (invalidation: Invalidation) => void
 

@@ -109,7 +109,8 @@ export const keyRoutes: FastifyPluginAsyncTypebox<{ keys: KeyService }> = async 
         description:
           'A key has at most one predecessor in grace: rolling a key ends the grace of the key it replaced. ' +
           'A grace keeps both keys active, so it needs room in the plan’s key count (403 plan_limit_reached). ' +
-          'A key already rolled cannot be rolled again (400); the caller needs the key’s scopes (403 insufficient_scope).',
+          'A key already rolled cannot be rolled again (400; 409 when another roll or a revocation of it commits first); ' +
+          'the caller needs the key’s scopes (403 insufficient_scope).',
         params: IdParams,
         body: Type.Optional(
           Type.Object(
@@ -118,7 +119,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<{ keys: KeyService }> = async 
           ),
         ),
         response: { 201: ref(keySchemaWithSecret) },
-        errorCodes: ['plan_limit_reached'],
+        errorCodes: ['plan_limit_reached', 'conflict'],
       },
     },
     async (request, reply) => {

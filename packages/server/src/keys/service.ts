@@ -193,7 +193,9 @@ export class KeyService {
     const graceEnd = new Date(Date.parse(record.createdAt) + graceSeconds * 1000).toISOString()
     const oldExpiry = old.expiresAt !== null && old.expiresAt < graceEnd ? old.expiresAt : graceEnd
     await this.uow.run(async (trx, emit) => {
-      await this.store.insertRolled(record, old.id, oldExpiry, predecessors.map((key) => key.id), trx)
+      if (!(await this.store.insertRolled(record, old.id, oldExpiry, predecessors.map((key) => key.id), trx))) {
+        throw new ApiError('conflict', `Key ${id} was rolled or revoked by another request meanwhile; nothing was changed`)
+      }
       emit(domainEvent('key.rolled', record, null, { ...keyView(record), previous: { id: old.id, expiresAt: oldExpiry } }))
     })
     for (const key of [old, ...predecessors]) this.invalidations.publish({ type: 'key', hash: key.keyHash })

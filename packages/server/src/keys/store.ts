@@ -120,14 +120,28 @@ export class KeyStore {
    * The roll: the new key, the old key's shortened life, and the end of the grace of keys rolled
    * into the old one (`endGraceOf`), in one transaction.
    */
-  async insertRolled(replacement: KeyRecord, oldId: string, oldExpiresAt: string, endGraceOf: string[] = [], db?: Kysely<Database>): Promise<void> {
+  /**
+   * Stores a roll: false (and nothing written) when the old key was rolled or revoked meanwhile.
+   * The old key's row is claimed first, by a conditional update, so of two concurrent rolls of one
+   * key exactly one succeeds (on PostgreSQL the second waits for the first's row lock, then finds
+   * the condition false).
+   */
+  async insertRolled(replacement: KeyRecord, oldId: string, oldExpiresAt: string, endGraceOf: string[] = [], db?: Kysely<Database>): Promise<boolean> {
     const write = async (trx: Kysely<Database>) => {
+      const claimed = await trx
+        .updateTable('api_keys')
+        .set({ expires_at: oldExpiresAt, rolled_to: replacement.id, updated_at: replacement.createdAt })
+        .where('id', '=', oldId)
+        .where('rolled_to', 'is', null)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst()
+      if (Number(claimed.numUpdatedRows) !== 1) return false
       await this.insert(replacement, trx)
-      await this.update(oldId, { expiresAt: oldExpiresAt, rolledTo: replacement.id }, replacement.createdAt, trx)
       for (const id of endGraceOf) await this.update(id, { expiresAt: replacement.createdAt }, replacement.createdAt, trx)
+      return true
     }
     // In the caller's transaction when given one (a roll and its event), else in a transaction of its own.
-    await (db ? write(db) : this.db.transaction().execute(write))
+    return db ? write(db) : this.db.transaction().execute(write)
   }
 
   /** One batched write of many keys' lastUsedAt (called by the flusher, never per request). */

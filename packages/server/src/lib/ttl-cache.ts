@@ -77,6 +77,13 @@ export class TtlCache<K, V> {
     }
   }
 
+  /** Forgets everything, including what reads in flight would store (see delete). */
+  clear(): void {
+    this.entries.clear()
+    for (const load of this.loading.values()) load.stale = true
+    this.loading.clear()
+  }
+
   get size(): number {
     return this.entries.size
   }

@@ -94,6 +94,7 @@ export class RealtimeGateway {
     for (const connection of this.connections) {
       const { caller } = connection
       const affected =
+        change.type === 'everything' ||
         (change.type === 'tenant' && caller.tenant.id === change.tenantId) ||
         (change.type === 'key' && caller.kind === 'secret' && caller.key?.keyHash === change.hash) ||
         (change.type === 'user' &&

@@ -48,7 +48,11 @@ export function createRealtime(deps: RealtimeDeps): { gateway: RealtimeGateway; 
     deps.subscriptionRecheckSeconds,
     (error) => deps.logger.warn({ err: error }, 'subscription re-check failed; retried next period'),
   )
-  deps.broker.onReconnect(() => subscriptions.recheckAll())
+  // Back from a lost broker connection: what other nodes announced meanwhile never arrived.
+  deps.broker.onReconnect(() => {
+    deps.invalidations.receive({ type: 'everything' })
+    subscriptions.recheckAll()
+  })
 
   const gateway = new RealtimeGateway(
     deps.authenticator,

@@ -43,6 +43,10 @@ export class UserCache {
   forget(tenantId: string, environment: Environment, userId: string): void {
     this.cache.delete(cacheKey(tenantId, environment, userId))
   }
+
+  forgetAll(): void {
+    this.cache.clear()
+  }
 }
 
 const cacheKey = (tenantId: string, environment: Environment, userId: string) => `${tenantId}\u0000${environment}\u0000${userId}`

@@ -163,19 +163,26 @@ describe.skipIf(!redisUrl)('after the Redis broker reconnects', () => {
     await sendSeenBy(ben, w, id, 'the event was lost')
     expect(textsOf(amy, id)).toEqual(['the event was lost'])
 
-    const admin = new Redis(redisUrl!)
-    try {
-      const clients = (await admin.client('LIST')) as string
-      const line = clients.split('\n').find((entry) => entry.includes(`name=${broker.prefix}broker-sub:${broker.nodeId}`))
-      await admin.client('KILL', 'ID', /\bid=(\d+)/.exec(line ?? '')![1]!)
-    } finally {
-      await admin.quit()
-    }
+    await killSubscriberConnection(broker)
     await vi.waitFor(() => expect(rechecks).toHaveBeenCalled(), { timeout: 5000, interval: 20 })
     await sleep(PAST_A_RECHECK_MS)
     await sendSeenBy(ben, w, id, 'after the reconnection')
     expect(textsOf(amy, id)).toEqual(['the event was lost'])
     for (const s of [amy, ben]) s.close()
+  }, 15_000)
+
+  it('re-checks every credential: a socket whose key was revoked unannounced is closed', async () => {
+    const broker = node.parley.services.broker as RedisBroker
+    const created = await w.secret('POST', '/v1/keys', { name: 'listener', type: 'secret', scopes: ['events:read'] })
+    expect(created.status).toBe(201)
+    const listener = await connect(nodeUrl, created.body.key)
+    // Revoked in storage with no invalidation: as when another node's announcement was lost.
+    await node.parley.store.db.updateTable('api_keys').set({ revoked_at: new Date().toISOString() }).where('id', '=', created.body.id).execute()
+    // Still open: nothing told this node (the 60 s re-check is of subscriptions, not credentials).
+    await expect(listener.closed(500)).rejects.toThrow()
+
+    await killSubscriberConnection(broker)
+    expect(await listener.closed(5000)).toBe(4003)
   }, 15_000)
 })
 
@@ -283,3 +290,15 @@ describe('Connection.reconcile', () => {
     expect(conversations()).toEqual(['c1'])
   })
 })
+
+/** Cuts the node's Redis subscriber connection, as a network failure would; the broker reconnects. */
+async function killSubscriberConnection(broker: RedisBroker): Promise<void> {
+  const admin = new Redis(redisUrl!)
+  try {
+    const clients = (await admin.client('LIST')) as string
+    const line = clients.split('\n').find((entry) => entry.includes(`name=${broker.prefix}broker-sub:${broker.nodeId}`))
+    await admin.client('KILL', 'ID', /\bid=(\d+)/.exec(line ?? '')![1]!)
+  } finally {
+    await admin.quit()
+  }
+}

@@ -74,7 +74,7 @@ export function keyStoreConformance(openStore: OpenStore): void {
     const old = keyRecord(places.a)
     await keys.insert(old)
     const replacement = keyRecord(places.a, { createdAt: isoAt(10), updatedAt: isoAt(10) })
-    await keys.insertRolled(replacement, old.id, isoAt(70))
+    expect(await keys.insertRolled(replacement, old.id, isoAt(70))).toBe(true)
     expect(await keys.findByHash(replacement.keyHash)).toEqual(replacement)
     expect(await keys.findByHash(old.keyHash)).toMatchObject({ expiresAt: isoAt(70), rolledTo: replacement.id, updatedAt: isoAt(10) })
 
@@ -83,6 +83,21 @@ export function keyStoreConformance(openStore: OpenStore): void {
     // A replacement whose hash is taken fails, and the old key is left as it was.
     await expectUniqueViolation(keys.insertRolled(keyRecord(places.a, { keyHash: old.keyHash }), other.id, isoAt(80)))
     expect(await keys.findByHash(other.keyHash)).toEqual(other)
+  })
+
+  it('refuses to roll a key rolled or revoked meanwhile, and writes nothing', async () => {
+    const old = keyRecord(places.a)
+    await keys.insert(old)
+    const first = keyRecord(places.a, { createdAt: isoAt(10), updatedAt: isoAt(10) })
+    const second = keyRecord(places.a, { createdAt: isoAt(11), updatedAt: isoAt(11) })
+    expect(await keys.insertRolled(first, old.id, isoAt(70))).toBe(true)
+    expect(await keys.insertRolled(second, old.id, isoAt(71))).toBe(false)
+    expect(await keys.findByHash(second.keyHash)).toBeNull()
+    expect(await keys.findByHash(old.keyHash)).toMatchObject({ expiresAt: isoAt(70), rolledTo: first.id })
+
+    const revoked = keyRecord(places.a, { revokedAt: isoAt(5) })
+    await keys.insert(revoked)
+    expect(await keys.insertRolled(keyRecord(places.a), revoked.id, isoAt(72))).toBe(false)
   })
 
   it('writes many lastUsedAt in one call', async () => {
