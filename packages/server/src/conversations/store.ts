@@ -236,7 +236,18 @@ export class ConversationStore {
       .execute()
   }
 
+  /**
+   * The conversation row goes first: on PostgreSQL that waits for a send holding it (a send
+   * reserves its seq by updating the row) and makes later sends find no conversation, so the
+   * messages deleted next include every message that will ever be committed to it, none orphaned.
+   */
   async delete(scope: ChatScope, id: string, db: Db): Promise<void> {
+    await db
+      .deleteFrom('conversations')
+      .where('tenant_id', '=', scope.tenantId)
+      .where('environment', '=', scope.environment)
+      .where('id', '=', id)
+      .execute()
     for (const table of ['messages', 'members'] as const) {
       await db
         .deleteFrom(table)
@@ -245,12 +256,6 @@ export class ConversationStore {
         .where('conversation_id', '=', id)
         .execute()
     }
-    await db
-      .deleteFrom('conversations')
-      .where('tenant_id', '=', scope.tenantId)
-      .where('environment', '=', scope.environment)
-      .where('id', '=', id)
-      .execute()
   }
 
   async removeMember(scope: ChatScope, conversationId: string, userId: string, db: Db): Promise<boolean> {

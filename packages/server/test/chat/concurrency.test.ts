@@ -119,6 +119,20 @@ describe.each(ENGINES)('concurrency on %s', (engine) => {
     const members = await rowsOf(t, 'members', rows[0]!.id)
     expect(members.map((m) => m.user_id).sort()).toEqual(['ann', 'cat'])
   })
+
+  it('leaves no message behind when a conversation is deleted while sends are under way', async () => {
+    for (let round = 0; round < 5; round++) {
+      const id = await w.group(['ann', 'bob'])
+      const url = `/v1/conversations/${id}/messages`
+      const sends = Array.from({ length: 30 }, (_, i) => w.as(tokens.ann!, 'POST', url, { text: `m${i}` }))
+      const deletion = w.secret('DELETE', `/v1/conversations/${id}`)
+      const answers = await Promise.all([...sends, deletion])
+      expect(answers.at(-1)!.status).toBe(204)
+      // A send either committed before the deletion (201) or found no conversation (404).
+      for (const answer of answers.slice(0, -1)) expect([201, 404]).toContain(answer.status)
+      expect(await rowsOf(t, 'messages', id), `round ${round}`).toEqual([])
+    }
+  })
 })
 
 describe.runIf(postgresUrl)('concurrency across two nodes on one PostgreSQL', () => {
