@@ -28,11 +28,17 @@ export const SERVER_LAYERS = {
   tokens: [...INFRA, 'users', 'keys'],
   usage: [...INFRA, 'keys'],
   alerts: [...INFRA, 'keys', 'usage'],
+  // Leaked-key reports: revoked through keys, recorded as alerts.
+  leaks: [...INFRA, 'keys', 'alerts'],
   me: INFRA,
   system: INFRA,
+  // The web console: its sign-in routes and its built files.
+  dashboard: INFRA,
   // Outbound delivery (the queue webhooks and push share), and webhooks on it.
   delivery: [...BASE, 'storage'],
   webhooks: [...INFRA, 'delivery'],
+  // Push notifications: the queue, and who is in a conversation and what was said.
+  push: [...INFRA, 'delivery', 'users', 'conversations', 'messages'],
   // Edges: delivery to sockets and the generated reference.
   realtime: [...INFRA, 'users', 'keys', 'conversations', 'messages'],
   openapi: [...INFRA, 'messages'],

@@ -1,6 +1,6 @@
 /** The `Parley` client of a tenant's backend: a secret key, and one object per resource. */
 import { baseUrlOf, createRequester, type Call, type Requester } from './request.js'
-import { conversations, keys, messages, tokens, usage, users, webhooks } from './resources.js'
+import { conversations, keys, messages, push, tokens, usage, users, webhooks } from './resources.js'
 
 export interface ParleyOptions {
   /** A secret key (`sk_live_…` / `sk_test_…`). Default: `PARLEY_API_KEY`. */
@@ -31,6 +31,7 @@ export class Parley {
   readonly conversations: ReturnType<typeof conversations>
   readonly messages: ReturnType<typeof messages>
   readonly webhooks: ReturnType<typeof webhooks>
+  readonly push: ReturnType<typeof push>
   /** The request path every resource uses, for a route this SDK has no method for yet. */
   readonly request: Requester
 
@@ -54,6 +55,7 @@ export class Parley {
     this.conversations = conversations(request)
     this.messages = messages(request)
     this.webhooks = webhooks(request)
+    this.push = push(request)
   }
 }
 

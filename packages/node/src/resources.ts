@@ -106,3 +106,45 @@ export function webhooks(request: Requester) {
     eventTypes: () => request<Answer<'webhooks.eventTypes'>>({ method: 'GET', path: '/v1/webhooks/event-types' }),
   }
 }
+
+/** The settings each push provider takes (PUT /v1/push/providers/{type}). */
+export interface PushProviderConfigs {
+  apns: Body<'push.providers.setApns'>
+  fcm: Body<'push.providers.setFcm'>
+  webpush: Body<'push.providers.setWebPush'>
+}
+export type PushProviderType = keyof PushProviderConfigs
+
+export function push(request: Requester) {
+  const devices = (userId: string) => `/v1/users/${seg(userId)}/devices`
+  return {
+    /**
+     * Configures a provider of this environment (replacing its settings): its public settings, never
+     * a private key. For `webpush` Parley makes the VAPID key pair: the answer's `publicKey` is the
+     * applicationServerKey browsers subscribe with (setting it again keeps the pair).
+     */
+    setProvider: <T extends PushProviderType>(type: T, config: PushProviderConfigs[T]) =>
+      request<Answer<'push.providers.setApns'>>({ method: 'PUT', path: `/v1/push/providers/${seg(type)}`, body: config, idempotent: true }),
+    /** The configured providers: `{ data: [{ type, configured, updatedAt, …public settings }] }`. */
+    providers: () => request<Answer<'push.providers.list'>>({ method: 'GET', path: '/v1/push/providers' }),
+    /** Removes a provider: its devices get nothing until it is set again. */
+    deleteProvider: (type: PushProviderType) => request<void>({ method: 'DELETE', path: `/v1/push/providers/${seg(type)}` }),
+    devices: {
+      /**
+       * Registers a user's device (`{ provider, token }`, or `{ provider: 'webpush', subscription }`):
+       * `{ device, created }`, created false when the token was already this user's. A token of
+       * another user moves to this one. Safe to retry.
+       */
+      async register(userId: string, device: Body<'users.devices.register'>): Promise<{ device: Answer<'users.devices.register'>; created: boolean }> {
+        let created = false
+        const registered = await request<Answer<'users.devices.register'>>({ method: 'POST', path: devices(userId), body: device, idempotent: true, onStatus: (status) => (created = status === 201) })
+        return { device: registered, created }
+      },
+      /** The user's devices (at most 25), most recently used first: `{ data }`. */
+      list: (userId: string) => request<Answer<'users.devices.list'>>({ method: 'GET', path: devices(userId) }),
+      delete: (userId: string, deviceId: string) => request<void>({ method: 'DELETE', path: `${devices(userId)}/${seg(deviceId)}` }),
+    },
+    /** The push log, latest first: one record per notification (`userId` narrows it to one user). */
+    deliveries: (query: Query<'push.deliveries.list'> = {}) => request<Answer<'push.deliveries.list'>>({ method: 'GET', path: '/v1/push/deliveries', query }),
+  }
+}

@@ -63,7 +63,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a key */
+        /** Get a key, with where it was reported leaked (leakReports) */
         get: operations["keys.get"];
         put?: never;
         post?: never;
@@ -639,6 +639,244 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/push/providers/apns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Configure APNs: a .p8 token key, team and key ids, bundle id */
+        put: operations["push.providers.setApns"];
+        post?: never;
+        /** Remove the apns provider (its devices get nothing until it is set again) */
+        delete: operations["push.providers.deleteApns"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/push/providers/fcm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Configure FCM HTTP v1: a service account's JSON key file */
+        put: operations["push.providers.setFcm"];
+        post?: never;
+        /** Remove the fcm provider (its devices get nothing until it is set again) */
+        delete: operations["push.providers.deleteFcm"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/push/providers/webpush": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Configure Web Push: Parley makes the VAPID key pair and returns its publicKey */
+        put: operations["push.providers.setWebPush"];
+        post?: never;
+        /** Remove the webpush provider (its devices get nothing until it is set again) */
+        delete: operations["push.providers.deleteWebPush"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/push/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The configured providers and their public settings */
+        get: operations["push.providers.list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This user's devices */
+        get: operations["me.devices.list"];
+        put?: never;
+        /** Register this user's device (a token moving from another user moves to this one) */
+        post: operations["me.devices.register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/devices/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove one of this user’s devices */
+        delete: operations["me.devices.delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{userId}/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's devices */
+        get: operations["users.devices.list"];
+        put?: never;
+        /** Register a user's device (a token moving from another user moves to this one) */
+        post: operations["users.devices.register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{userId}/devices/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a user's device */
+        delete: operations["users.devices.delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/mute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** No push for this conversation, until `until` or until unmuted */
+        put: operations["conversations.mute"];
+        post?: never;
+        /** Pushes for this conversation again */
+        delete: operations["conversations.unmute"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/push/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The push log: one record per notification, latest first */
+        get: operations["push.deliveries.list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/dashboard/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in dashboard session: who it is, and until when */
+        get: operations["dashboard.session.get"];
+        put?: never;
+        /**
+         * Sign in to the dashboard with the admin key or a secret key (sets the httpOnly session cookie)
+         * @description Exchanges the key for a session cookie `parley_dashboard` (HttpOnly, SameSite=Strict, Path=/, 12 hours, Secure over https), stored server-side only as a hash. Any other credential is a 401, and failures count towards the per-address throttle of failed authentications. A request with an `Origin` must come from Parley’s own origin.
+         */
+        post: operations["dashboard.session.create"];
+        /** Sign out: ends the session on the server and clears its cookie */
+        delete: operations["dashboard.session.delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/security/leaked-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report keys found in public, signed by a code host’s secret scanning (GitHub’s partner format)
+         * @description Each token is checked for format and checksum, then looked up by its SHA-256. A Parley key that still works is revoked at once on every node, its report kept (URL and source, never the token), a key.leaked event sent and an alert event recorded. The same report twice changes nothing the second time. The answer has one verdict per token, in order. No Parley credential: the report is signed (Github-Public-Key-Identifier, Github-Public-Key-Signature over the raw body) with a key published at PARLEY_LEAK_REPORT_KEYS_URL or given in PARLEY_LEAK_REPORT_KEYS; 404 when neither is set, 503 when the keys cannot be fetched (nothing is revoked).
+         */
+        post: operations["security.leakedKeys.report"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/leaked-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report keys found in public, as the operator (your own scanners: gitleaks, trufflehog)
+         * @description Each token is checked for format and checksum, then looked up by its SHA-256. A Parley key that still works is revoked at once on every node, its report kept (URL and source, never the token), a key.leaked event sent and an alert event recorded. The same report twice changes nothing the second time. The answer has one verdict per token, in order. The same body as the signed route, with the admin key instead of a signature.
+         */
+        post: operations["admin.leakedKeys.report"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -647,7 +885,7 @@ export interface components {
          * @description The closed list of error codes: branch on these
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "validation_failed" | "authentication_required" | "invalid_api_key" | "invalid_token" | "token_expired" | "token_revoked" | "tenant_mismatch" | "insufficient_scope" | "forbidden" | "origin_not_allowed" | "key_type_not_allowed" | "plan_limit_reached" | "not_found" | "user_not_found" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "unavailable";
+        ErrorCode: "invalid_request" | "validation_failed" | "authentication_required" | "invalid_api_key" | "invalid_token" | "token_expired" | "token_revoked" | "invalid_signature" | "tenant_mismatch" | "insufficient_scope" | "forbidden" | "origin_not_allowed" | "key_type_not_allowed" | "plan_limit_reached" | "not_found" | "user_not_found" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "unavailable";
         /** @description RFC 9457 problem details */
         Problem: {
             /**
@@ -781,6 +1019,32 @@ export interface components {
             /** @description Pass it back as `cursor` for the next page; null on the last page */
             nextCursor: string | null;
         };
+        DashboardSession: {
+            /**
+             * @description operator: signed in with the admin key (every tenant); tenant: with one tenant secret key
+             * @enum {string}
+             */
+            kind: "operator" | "tenant";
+            /** @description The tenant of a tenant session; null for the operator */
+            tenant: {
+                /** @example ten_3kTq9w2XbZ7yV1mN8pLr4a */
+                id: string;
+                name: string;
+                plan: string;
+            } | null;
+            /**
+             * @description The environment of a tenant session’s key; null for the operator
+             * @enum {string|null}
+             */
+            environment: "live" | "test" | null;
+            /** @description The scopes of a tenant session’s key, as they are now ([] = unscoped: every scope); null for the operator */
+            scopes: string[] | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-30T12:00:00.000Z
+             */
+            expiresAt: string;
+        };
         User: {
             id: string;
             username: string | null;
@@ -856,6 +1120,23 @@ export interface components {
             visitorId?: string | null;
             email?: string | null;
         };
+        LeakReport: {
+            /**
+             * @description Where the key was found, as the reporter gave it
+             * @example https://github.com/acme/app/blob/abc123/.env
+             */
+            url: string;
+            /**
+             * @description What the reporter scanned: content, commit, issue_comment…
+             * @example content
+             */
+            source: string;
+            /**
+             * Format: date-time
+             * @example 2026-05-30T12:00:00.000Z
+             */
+            reportedAt: string;
+        };
         Key: {
             /** @example key_3kTq9w2XbZ7yV1mN8pLr4a */
             id: string;
@@ -895,6 +1176,8 @@ export interface components {
             metadata: {
                 [key: string]: unknown;
             } | null;
+            /** @description GET /v1/keys/{id} only: where the key was reported found in public, oldest first (API.md §11). One entry per place. */
+            leakReports?: components["schemas"]["LeakReport"][];
         };
         KeyWithSecret: {
             /** @example key_3kTq9w2XbZ7yV1mN8pLr4a */
@@ -935,6 +1218,8 @@ export interface components {
             metadata: {
                 [key: string]: unknown;
             } | null;
+            /** @description GET /v1/keys/{id} only: where the key was reported found in public, oldest first (API.md §11). One entry per place. */
+            leakReports?: components["schemas"]["LeakReport"][];
             /** @description The plaintext key. Shown once; store it now. */
             key: string;
         };
@@ -942,6 +1227,20 @@ export interface components {
             data: components["schemas"]["Key"][];
             /** @description Pass it back as `cursor` for the next page; null on the last page */
             nextCursor: string | null;
+        };
+        LeakReportVerdict: {
+            /**
+             * @description Hex SHA-256 of the token: the reporter matches verdicts to tokens by it
+             * @example 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+             */
+            token_hash: string;
+            /** @description The item’s type, as reported */
+            token_type: string;
+            /**
+             * @description true_positive: a Parley key (revoked now, or before); false_positive: anything else
+             * @enum {string}
+             */
+            label: "true_positive" | "false_positive";
         };
         Me: {
             tenant: {
@@ -1137,6 +1436,149 @@ export interface components {
             /** @description Pass it back as `cursor` for the next page; null on the last page */
             nextCursor: string | null;
         };
+        /** @description A configured provider's public settings; private keys are never returned */
+        PushProvider: {
+            /** @enum {string} */
+            type: "apns" | "fcm" | "webpush";
+            /** @enum {boolean} */
+            configured: true;
+            /**
+             * Format: date-time
+             * @example 2026-05-30T12:00:00.000Z
+             */
+            updatedAt: string;
+            /** @description APNs */
+            teamId?: string;
+            /** @description APNs */
+            keyId?: string;
+            /** @description APNs */
+            bundleId?: string;
+            /** @description APNs */
+            production?: boolean;
+            /** @description FCM: the service account, without its private key */
+            serviceAccount?: {
+                project_id: string;
+                client_email: string;
+                token_uri?: string;
+                private_key_id?: string;
+            };
+            /** @description Web Push */
+            subject?: string;
+            /** @description Web Push: the VAPID public key (base64url), the applicationServerKey browsers subscribe with */
+            publicKey?: string;
+        };
+        PushProviderList: {
+            data: {
+                /** @enum {string} */
+                type: "apns" | "fcm" | "webpush";
+                /** @enum {boolean} */
+                configured: true;
+                /**
+                 * Format: date-time
+                 * @example 2026-05-30T12:00:00.000Z
+                 */
+                updatedAt: string;
+                /** @description APNs */
+                teamId?: string;
+                /** @description APNs */
+                keyId?: string;
+                /** @description APNs */
+                bundleId?: string;
+                /** @description APNs */
+                production?: boolean;
+                /** @description FCM: the service account, without its private key */
+                serviceAccount?: {
+                    project_id: string;
+                    client_email: string;
+                    token_uri?: string;
+                    private_key_id?: string;
+                };
+                /** @description Web Push */
+                subject?: string;
+                /** @description Web Push: the VAPID public key (base64url), the applicationServerKey browsers subscribe with */
+                publicKey?: string;
+            }[];
+        };
+        PushDevice: {
+            /** @example dev_3kTq9w2XbZ7yV1mN8pLr4a */
+            id: string;
+            /** @enum {string} */
+            provider: "apns" | "fcm" | "webpush";
+            /**
+             * @description apns → ios, fcm → android, webpush → web
+             * @enum {string}
+             */
+            platform: "ios" | "android" | "web";
+            /**
+             * Format: date-time
+             * @example 2026-05-30T12:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description When it was last registered or pushed to
+             */
+            lastUsedAt: string;
+        };
+        PushDeviceList: {
+            /** @description At most 25, most recently used first */
+            data: {
+                /** @example dev_3kTq9w2XbZ7yV1mN8pLr4a */
+                id: string;
+                /** @enum {string} */
+                provider: "apns" | "fcm" | "webpush";
+                /**
+                 * @description apns → ios, fcm → android, webpush → web
+                 * @enum {string}
+                 */
+                platform: "ios" | "android" | "web";
+                /**
+                 * Format: date-time
+                 * @example 2026-05-30T12:00:00.000Z
+                 */
+                createdAt: string;
+                /**
+                 * Format: date-time
+                 * @description When it was last registered or pushed to
+                 */
+                lastUsedAt: string;
+            }[];
+        };
+        PushDelivery: {
+            /** @example psh_0Vbnvp9cxw3yugBtv78hx9iTC */
+            id: string;
+            userId: string;
+            deviceId: string;
+            /** @enum {string} */
+            provider: "apns" | "fcm" | "webpush";
+            conversationId: string;
+            messageId: string;
+            /** @enum {string} */
+            status: "pending" | "sent" | "failed" | "pruned" | "test";
+            /** @description Attempts made so far (0 while the first is waiting, and in test mode) */
+            attempt: number;
+            /** @description The provider's HTTP status at the latest attempt */
+            responseStatus: number | null;
+            /** @description What went wrong, or why the device was pruned (the provider's reason) */
+            reason: string | null;
+            /** @description Test mode only: exactly what would have been sent; null otherwise */
+            payload: unknown;
+            /**
+             * Format: date-time
+             * @example 2026-05-30T12:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-05-30T12:00:00.000Z
+             */
+            updatedAt: string;
+        };
+        PushDeliveryPage: {
+            data: components["schemas"]["PushDelivery"][];
+            /** @description Pass it back as `cursor` for the next page; null on the last page */
+            nextCursor: string | null;
+        };
     };
     responses: never;
     parameters: never;
@@ -1202,7 +1644,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -1426,7 +1868,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -1628,7 +2070,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -1806,7 +2248,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -1998,7 +2440,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -2223,7 +2665,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -2462,7 +2904,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -2686,7 +3128,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -2884,7 +3326,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -3108,7 +3550,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -3367,7 +3809,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -3611,7 +4053,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -3792,7 +4234,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -4012,7 +4454,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -4237,7 +4679,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -4416,7 +4858,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -4610,7 +5052,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -4833,7 +5275,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -5090,7 +5532,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -5319,7 +5761,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -5567,7 +6009,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -5774,7 +6216,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -6004,7 +6446,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -6163,7 +6605,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -6323,7 +6765,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -6560,7 +7002,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -6806,7 +7248,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -6984,7 +7426,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -7174,7 +7616,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -7404,7 +7846,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -7627,7 +8069,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -7822,7 +8264,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -8003,7 +8445,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -8224,7 +8666,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -8447,7 +8889,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -8634,7 +9076,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -8905,7 +9347,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -9155,7 +9597,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -9362,7 +9804,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -9540,7 +9982,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -9756,7 +10198,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -9981,7 +10423,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -10159,7 +10601,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -10340,7 +10782,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -10537,7 +10979,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -10761,7 +11203,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -10939,7 +11381,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -11139,7 +11581,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -11365,7 +11807,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -11618,7 +12060,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -11854,7 +12296,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -12105,7 +12547,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -12286,7 +12728,7 @@ export interface operations {
                      *       "type": "https://chat.example.com/docs/errors#authentication_required",
                      *       "title": "Unauthorized",
                      *       "status": 401,
-                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer.",
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
                      *       "code": "authentication_required",
                      *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
                      *     }
@@ -12360,6 +12802,4245 @@ export interface operations {
                     "application/problem+json": {
                         /** @enum {string} */
                         code: "conflict";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Payload Too Large: `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#payload_too_large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "A body over 1 MiB.",
+                     *       "code": "payload_too_large",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unsupported Media Type: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unsupported_media_type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "A body that is not application/json.",
+                     *       "code": "unsupported_media_type",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Too Many Requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Over the limit: wait Retry-After seconds.",
+                     *       "code": "rate_limited",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Internal Server Error: `internal_error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#internal_error",
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "A bug on our side. The body never carries its details; the request id finds them in the logs.",
+                     *       "code": "internal_error",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "internal_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Service Unavailable: `unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "Storage or Redis did not answer: retry shortly.",
+                     *       "code": "unavailable",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    "push.providers.setApns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The 10-character Team ID of the Apple Developer account
+                     * @example ABCDE12345
+                     */
+                    teamId: string;
+                    /**
+                     * @description The 10-character Key ID of the APNs auth key
+                     * @example XYZ9876543
+                     */
+                    keyId: string;
+                    /** @description The text of the AuthKey_<keyId>.p8 file (a PEM EC P-256 key); stored encrypted, never returned */
+                    privateKey: string;
+                    /**
+                     * @description The app's bundle id: every notification's apns-topic
+                     * @example com.example.chat
+                     */
+                    bundleId: string;
+                    /** @description true: Apple's production host (App Store, TestFlight); false: the sandbox (development builds) */
+                    production: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushProvider"];
+                };
+            };
+            /** @description Bad Request: `invalid_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#invalid_request",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON, a bad header, x-api-key and Authorization carrying different keys, or an HTTP request the server cannot parse.",
+                     *       "code": "invalid_request",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "invalid_request" | "validation_failed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unauthorized: `authentication_required`, `invalid_api_key`, `invalid_token`, `token_expired`, `token_revoked`, `tenant_mismatch` */
+            401: {
+                headers: {
+                    /** @description Bearer realm="parley", with error="invalid_token" for session-token failures */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#authentication_required",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
+                     *       "code": "authentication_required",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "authentication_required" | "invalid_api_key" | "invalid_token" | "token_expired" | "token_revoked" | "tenant_mismatch";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Forbidden: `insufficient_scope`, `forbidden`, `key_type_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#insufficient_scope",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "The key or token lacks the scope the endpoint needs; detail names it.",
+                     *       "code": "insufficient_scope",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "insufficient_scope" | "forbidden" | "key_type_not_allowed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Not Found: `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such route, or no such resource in the caller's tenant and environment.",
+                     *       "code": "not_found",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Payload Too Large: `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#payload_too_large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "A body over 1 MiB.",
+                     *       "code": "payload_too_large",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unsupported Media Type: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unsupported_media_type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "A body that is not application/json.",
+                     *       "code": "unsupported_media_type",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Too Many Requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Over the limit: wait Retry-After seconds.",
+                     *       "code": "rate_limited",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Internal Server Error: `internal_error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#internal_error",
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "A bug on our side. The body never carries its details; the request id finds them in the logs.",
+                     *       "code": "internal_error",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "internal_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Service Unavailable: `unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "Storage or Redis did not answer: retry shortly.",
+                     *       "code": "unavailable",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    "push.providers.deleteApns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request: `invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#invalid_request",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON, a bad header, x-api-key and Authorization carrying different keys, or an HTTP request the server cannot parse.",
+                     *       "code": "invalid_request",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "invalid_request";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unauthorized: `authentication_required`, `invalid_api_key`, `invalid_token`, `token_expired`, `token_revoked`, `tenant_mismatch` */
+            401: {
+                headers: {
+                    /** @description Bearer realm="parley", with error="invalid_token" for session-token failures */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#authentication_required",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
+                     *       "code": "authentication_required",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "authentication_required" | "invalid_api_key" | "invalid_token" | "token_expired" | "token_revoked" | "tenant_mismatch";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Forbidden: `insufficient_scope`, `forbidden`, `key_type_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#insufficient_scope",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "The key or token lacks the scope the endpoint needs; detail names it.",
+                     *       "code": "insufficient_scope",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "insufficient_scope" | "forbidden" | "key_type_not_allowed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Not Found: `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such route, or no such resource in the caller's tenant and environment.",
+                     *       "code": "not_found",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Too Many Requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Over the limit: wait Retry-After seconds.",
+                     *       "code": "rate_limited",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Internal Server Error: `internal_error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#internal_error",
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "A bug on our side. The body never carries its details; the request id finds them in the logs.",
+                     *       "code": "internal_error",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "internal_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Service Unavailable: `unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "Storage or Redis did not answer: retry shortly.",
+                     *       "code": "unavailable",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    "push.providers.setFcm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The service account's JSON key file (Firebase console → Project settings → Service accounts) */
+                    serviceAccount: {
+                        project_id: string;
+                        client_email: string;
+                        /** @description PEM RSA key; stored encrypted, never returned */
+                        private_key: string;
+                        token_uri?: string;
+                        private_key_id?: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushProvider"];
+                };
+            };
+            /** @description Bad Request: `invalid_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#invalid_request",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON, a bad header, x-api-key and Authorization carrying different keys, or an HTTP request the server cannot parse.",
+                     *       "code": "invalid_request",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "invalid_request" | "validation_failed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unauthorized: `authentication_required`, `invalid_api_key`, `invalid_token`, `token_expired`, `token_revoked`, `tenant_mismatch` */
+            401: {
+                headers: {
+                    /** @description Bearer realm="parley", with error="invalid_token" for session-token failures */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#authentication_required",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
+                     *       "code": "authentication_required",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "authentication_required" | "invalid_api_key" | "invalid_token" | "token_expired" | "token_revoked" | "tenant_mismatch";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Forbidden: `insufficient_scope`, `forbidden`, `key_type_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#insufficient_scope",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "The key or token lacks the scope the endpoint needs; detail names it.",
+                     *       "code": "insufficient_scope",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "insufficient_scope" | "forbidden" | "key_type_not_allowed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Not Found: `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such route, or no such resource in the caller's tenant and environment.",
+                     *       "code": "not_found",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Payload Too Large: `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#payload_too_large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "A body over 1 MiB.",
+                     *       "code": "payload_too_large",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unsupported Media Type: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unsupported_media_type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "A body that is not application/json.",
+                     *       "code": "unsupported_media_type",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Too Many Requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Over the limit: wait Retry-After seconds.",
+                     *       "code": "rate_limited",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Internal Server Error: `internal_error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#internal_error",
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "A bug on our side. The body never carries its details; the request id finds them in the logs.",
+                     *       "code": "internal_error",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "internal_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Service Unavailable: `unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "Storage or Redis did not answer: retry shortly.",
+                     *       "code": "unavailable",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    "push.providers.deleteFcm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request: `invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#invalid_request",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON, a bad header, x-api-key and Authorization carrying different keys, or an HTTP request the server cannot parse.",
+                     *       "code": "invalid_request",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "invalid_request";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unauthorized: `authentication_required`, `invalid_api_key`, `invalid_token`, `token_expired`, `token_revoked`, `tenant_mismatch` */
+            401: {
+                headers: {
+                    /** @description Bearer realm="parley", with error="invalid_token" for session-token failures */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#authentication_required",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
+                     *       "code": "authentication_required",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "authentication_required" | "invalid_api_key" | "invalid_token" | "token_expired" | "token_revoked" | "tenant_mismatch";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Forbidden: `insufficient_scope`, `forbidden`, `key_type_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#insufficient_scope",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "The key or token lacks the scope the endpoint needs; detail names it.",
+                     *       "code": "insufficient_scope",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "insufficient_scope" | "forbidden" | "key_type_not_allowed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Not Found: `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such route, or no such resource in the caller's tenant and environment.",
+                     *       "code": "not_found",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Too Many Requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Over the limit: wait Retry-After seconds.",
+                     *       "code": "rate_limited",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Internal Server Error: `internal_error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#internal_error",
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "A bug on our side. The body never carries its details; the request id finds them in the logs.",
+                     *       "code": "internal_error",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "internal_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Service Unavailable: `unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "Storage or Redis did not answer: retry shortly.",
+                     *       "code": "unavailable",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    "push.providers.setWebPush": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description How a push service reaches you about your notifications: a mailto: or https: URL (the VAPID `sub`)
+                     * @example mailto:ops@example.com
+                     */
+                    subject: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushProvider"];
+                };
+            };
+            /** @description Bad Request: `invalid_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#invalid_request",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON, a bad header, x-api-key and Authorization carrying different keys, or an HTTP request the server cannot parse.",
+                     *       "code": "invalid_request",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "invalid_request" | "validation_failed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unauthorized: `authentication_required`, `invalid_api_key`, `invalid_token`, `token_expired`, `token_revoked`, `tenant_mismatch` */
+            401: {
+                headers: {
+                    /** @description Bearer realm="parley", with error="invalid_token" for session-token failures */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#authentication_required",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
+                     *       "code": "authentication_required",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "authentication_required" | "invalid_api_key" | "invalid_token" | "token_expired" | "token_revoked" | "tenant_mismatch";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Forbidden: `insufficient_scope`, `forbidden`, `key_type_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#insufficient_scope",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "The key or token lacks the scope the endpoint needs; detail names it.",
+                     *       "code": "insufficient_scope",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "insufficient_scope" | "forbidden" | "key_type_not_allowed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Not Found: `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such route, or no such resource in the caller's tenant and environment.",
+                     *       "code": "not_found",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Payload Too Large: `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#payload_too_large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "A body over 1 MiB.",
+                     *       "code": "payload_too_large",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unsupported Media Type: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unsupported_media_type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "A body that is not application/json.",
+                     *       "code": "unsupported_media_type",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Too Many Requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Over the limit: wait Retry-After seconds.",
+                     *       "code": "rate_limited",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Internal Server Error: `internal_error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#internal_error",
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "A bug on our side. The body never carries its details; the request id finds them in the logs.",
+                     *       "code": "internal_error",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "internal_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Service Unavailable: `unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "Storage or Redis did not answer: retry shortly.",
+                     *       "code": "unavailable",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    "push.providers.deleteWebPush": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request: `invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#invalid_request",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON, a bad header, x-api-key and Authorization carrying different keys, or an HTTP request the server cannot parse.",
+                     *       "code": "invalid_request",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "invalid_request";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unauthorized: `authentication_required`, `invalid_api_key`, `invalid_token`, `token_expired`, `token_revoked`, `tenant_mismatch` */
+            401: {
+                headers: {
+                    /** @description Bearer realm="parley", with error="invalid_token" for session-token failures */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#authentication_required",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
+                     *       "code": "authentication_required",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "authentication_required" | "invalid_api_key" | "invalid_token" | "token_expired" | "token_revoked" | "tenant_mismatch";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Forbidden: `insufficient_scope`, `forbidden`, `key_type_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#insufficient_scope",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "The key or token lacks the scope the endpoint needs; detail names it.",
+                     *       "code": "insufficient_scope",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "insufficient_scope" | "forbidden" | "key_type_not_allowed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Not Found: `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such route, or no such resource in the caller's tenant and environment.",
+                     *       "code": "not_found",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Too Many Requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Over the limit: wait Retry-After seconds.",
+                     *       "code": "rate_limited",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Internal Server Error: `internal_error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#internal_error",
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "A bug on our side. The body never carries its details; the request id finds them in the logs.",
+                     *       "code": "internal_error",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "internal_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Service Unavailable: `unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "Storage or Redis did not answer: retry shortly.",
+                     *       "code": "unavailable",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    "push.providers.list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushProviderList"];
+                };
+            };
+            /** @description Bad Request: `invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#invalid_request",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON, a bad header, x-api-key and Authorization carrying different keys, or an HTTP request the server cannot parse.",
+                     *       "code": "invalid_request",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "invalid_request";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unauthorized: `authentication_required`, `invalid_api_key`, `invalid_token`, `token_expired`, `token_revoked`, `tenant_mismatch` */
+            401: {
+                headers: {
+                    /** @description Bearer realm="parley", with error="invalid_token" for session-token failures */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#authentication_required",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
+                     *       "code": "authentication_required",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "authentication_required" | "invalid_api_key" | "invalid_token" | "token_expired" | "token_revoked" | "tenant_mismatch";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Forbidden: `insufficient_scope`, `forbidden`, `key_type_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#insufficient_scope",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "The key or token lacks the scope the endpoint needs; detail names it.",
+                     *       "code": "insufficient_scope",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "insufficient_scope" | "forbidden" | "key_type_not_allowed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Not Found: `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such route, or no such resource in the caller's tenant and environment.",
+                     *       "code": "not_found",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Too Many Requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Over the limit: wait Retry-After seconds.",
+                     *       "code": "rate_limited",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Internal Server Error: `internal_error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#internal_error",
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "A bug on our side. The body never carries its details; the request id finds them in the logs.",
+                     *       "code": "internal_error",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "internal_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Service Unavailable: `unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "Storage or Redis did not answer: retry shortly.",
+                     *       "code": "unavailable",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    "me.devices.list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushDeviceList"];
+                };
+            };
+            /** @description Bad Request: `invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#invalid_request",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON, a bad header, x-api-key and Authorization carrying different keys, or an HTTP request the server cannot parse.",
+                     *       "code": "invalid_request",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "invalid_request";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unauthorized: `authentication_required`, `invalid_api_key`, `invalid_token`, `token_expired`, `token_revoked`, `tenant_mismatch` */
+            401: {
+                headers: {
+                    /** @description Bearer realm="parley", with error="invalid_token" for session-token failures */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#authentication_required",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
+                     *       "code": "authentication_required",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "authentication_required" | "invalid_api_key" | "invalid_token" | "token_expired" | "token_revoked" | "tenant_mismatch";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Forbidden: `forbidden`, `key_type_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Authenticated but not allowed: not a member, not the sender, an end user on a tenant endpoint, or a suspended tenant.",
+                     *       "code": "forbidden",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "forbidden" | "key_type_not_allowed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Too Many Requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Over the limit: wait Retry-After seconds.",
+                     *       "code": "rate_limited",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Internal Server Error: `internal_error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#internal_error",
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "A bug on our side. The body never carries its details; the request id finds them in the logs.",
+                     *       "code": "internal_error",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "internal_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Service Unavailable: `unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "Storage or Redis did not answer: retry shortly.",
+                     *       "code": "unavailable",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    "me.devices.register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    provider: "apns" | "fcm" | "webpush";
+                    /** @description APNs: the device token (hex); FCM: the registration token. Not with webpush. */
+                    token?: string;
+                    /** @description Web Push only: the browser's PushSubscription (subscription.toJSON()) */
+                    subscription?: {
+                        /** @description The push service URL of the browser's PushSubscription */
+                        endpoint: string;
+                        keys: {
+                            /** @description 65-byte P-256 public key, base64url */
+                            p256dh: string;
+                            /** @description 16-byte auth secret, base64url */
+                            auth: string;
+                        };
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushDevice"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushDevice"];
+                };
+            };
+            /** @description Bad Request: `invalid_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#invalid_request",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON, a bad header, x-api-key and Authorization carrying different keys, or an HTTP request the server cannot parse.",
+                     *       "code": "invalid_request",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "invalid_request" | "validation_failed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unauthorized: `authentication_required`, `invalid_api_key`, `invalid_token`, `token_expired`, `token_revoked`, `tenant_mismatch` */
+            401: {
+                headers: {
+                    /** @description Bearer realm="parley", with error="invalid_token" for session-token failures */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#authentication_required",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
+                     *       "code": "authentication_required",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "authentication_required" | "invalid_api_key" | "invalid_token" | "token_expired" | "token_revoked" | "tenant_mismatch";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Forbidden: `forbidden`, `key_type_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Authenticated but not allowed: not a member, not the sender, an end user on a tenant endpoint, or a suspended tenant.",
+                     *       "code": "forbidden",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "forbidden" | "key_type_not_allowed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Payload Too Large: `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#payload_too_large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "A body over 1 MiB.",
+                     *       "code": "payload_too_large",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unsupported Media Type: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unsupported_media_type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "A body that is not application/json.",
+                     *       "code": "unsupported_media_type",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Too Many Requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Over the limit: wait Retry-After seconds.",
+                     *       "code": "rate_limited",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Internal Server Error: `internal_error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#internal_error",
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "A bug on our side. The body never carries its details; the request id finds them in the logs.",
+                     *       "code": "internal_error",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "internal_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Service Unavailable: `unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "Storage or Redis did not answer: retry shortly.",
+                     *       "code": "unavailable",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    "me.devices.delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request: `invalid_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#invalid_request",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON, a bad header, x-api-key and Authorization carrying different keys, or an HTTP request the server cannot parse.",
+                     *       "code": "invalid_request",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "invalid_request" | "validation_failed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unauthorized: `authentication_required`, `invalid_api_key`, `invalid_token`, `token_expired`, `token_revoked`, `tenant_mismatch` */
+            401: {
+                headers: {
+                    /** @description Bearer realm="parley", with error="invalid_token" for session-token failures */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#authentication_required",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
+                     *       "code": "authentication_required",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "authentication_required" | "invalid_api_key" | "invalid_token" | "token_expired" | "token_revoked" | "tenant_mismatch";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Forbidden: `forbidden`, `key_type_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Authenticated but not allowed: not a member, not the sender, an end user on a tenant endpoint, or a suspended tenant.",
+                     *       "code": "forbidden",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "forbidden" | "key_type_not_allowed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Not Found: `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such route, or no such resource in the caller's tenant and environment.",
+                     *       "code": "not_found",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Too Many Requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Over the limit: wait Retry-After seconds.",
+                     *       "code": "rate_limited",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Internal Server Error: `internal_error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#internal_error",
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "A bug on our side. The body never carries its details; the request id finds them in the logs.",
+                     *       "code": "internal_error",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "internal_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Service Unavailable: `unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "Storage or Redis did not answer: retry shortly.",
+                     *       "code": "unavailable",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    "users.devices.list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushDeviceList"];
+                };
+            };
+            /** @description Bad Request: `invalid_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#invalid_request",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON, a bad header, x-api-key and Authorization carrying different keys, or an HTTP request the server cannot parse.",
+                     *       "code": "invalid_request",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "invalid_request" | "validation_failed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unauthorized: `authentication_required`, `invalid_api_key`, `invalid_token`, `token_expired`, `token_revoked`, `tenant_mismatch` */
+            401: {
+                headers: {
+                    /** @description Bearer realm="parley", with error="invalid_token" for session-token failures */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#authentication_required",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
+                     *       "code": "authentication_required",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "authentication_required" | "invalid_api_key" | "invalid_token" | "token_expired" | "token_revoked" | "tenant_mismatch";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Forbidden: `insufficient_scope`, `forbidden`, `key_type_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#insufficient_scope",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "The key or token lacks the scope the endpoint needs; detail names it.",
+                     *       "code": "insufficient_scope",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "insufficient_scope" | "forbidden" | "key_type_not_allowed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Not Found: `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such route, or no such resource in the caller's tenant and environment.",
+                     *       "code": "not_found",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Too Many Requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Over the limit: wait Retry-After seconds.",
+                     *       "code": "rate_limited",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Internal Server Error: `internal_error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#internal_error",
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "A bug on our side. The body never carries its details; the request id finds them in the logs.",
+                     *       "code": "internal_error",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "internal_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Service Unavailable: `unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "Storage or Redis did not answer: retry shortly.",
+                     *       "code": "unavailable",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    "users.devices.register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    provider: "apns" | "fcm" | "webpush";
+                    /** @description APNs: the device token (hex); FCM: the registration token. Not with webpush. */
+                    token?: string;
+                    /** @description Web Push only: the browser's PushSubscription (subscription.toJSON()) */
+                    subscription?: {
+                        /** @description The push service URL of the browser's PushSubscription */
+                        endpoint: string;
+                        keys: {
+                            /** @description 65-byte P-256 public key, base64url */
+                            p256dh: string;
+                            /** @description 16-byte auth secret, base64url */
+                            auth: string;
+                        };
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushDevice"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushDevice"];
+                };
+            };
+            /** @description Bad Request: `invalid_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#invalid_request",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON, a bad header, x-api-key and Authorization carrying different keys, or an HTTP request the server cannot parse.",
+                     *       "code": "invalid_request",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "invalid_request" | "validation_failed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unauthorized: `authentication_required`, `invalid_api_key`, `invalid_token`, `token_expired`, `token_revoked`, `tenant_mismatch` */
+            401: {
+                headers: {
+                    /** @description Bearer realm="parley", with error="invalid_token" for session-token failures */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#authentication_required",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
+                     *       "code": "authentication_required",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "authentication_required" | "invalid_api_key" | "invalid_token" | "token_expired" | "token_revoked" | "tenant_mismatch";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Forbidden: `insufficient_scope`, `forbidden`, `key_type_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#insufficient_scope",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "The key or token lacks the scope the endpoint needs; detail names it.",
+                     *       "code": "insufficient_scope",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "insufficient_scope" | "forbidden" | "key_type_not_allowed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Not Found: `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such route, or no such resource in the caller's tenant and environment.",
+                     *       "code": "not_found",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Payload Too Large: `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#payload_too_large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "A body over 1 MiB.",
+                     *       "code": "payload_too_large",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unsupported Media Type: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unsupported_media_type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "A body that is not application/json.",
+                     *       "code": "unsupported_media_type",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Too Many Requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Over the limit: wait Retry-After seconds.",
+                     *       "code": "rate_limited",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Internal Server Error: `internal_error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#internal_error",
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "A bug on our side. The body never carries its details; the request id finds them in the logs.",
+                     *       "code": "internal_error",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "internal_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Service Unavailable: `unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "Storage or Redis did not answer: retry shortly.",
+                     *       "code": "unavailable",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    "users.devices.delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                userId: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request: `invalid_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#invalid_request",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON, a bad header, x-api-key and Authorization carrying different keys, or an HTTP request the server cannot parse.",
+                     *       "code": "invalid_request",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "invalid_request" | "validation_failed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unauthorized: `authentication_required`, `invalid_api_key`, `invalid_token`, `token_expired`, `token_revoked`, `tenant_mismatch` */
+            401: {
+                headers: {
+                    /** @description Bearer realm="parley", with error="invalid_token" for session-token failures */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#authentication_required",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
+                     *       "code": "authentication_required",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "authentication_required" | "invalid_api_key" | "invalid_token" | "token_expired" | "token_revoked" | "tenant_mismatch";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Forbidden: `insufficient_scope`, `forbidden`, `key_type_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#insufficient_scope",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "The key or token lacks the scope the endpoint needs; detail names it.",
+                     *       "code": "insufficient_scope",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "insufficient_scope" | "forbidden" | "key_type_not_allowed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Not Found: `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such route, or no such resource in the caller's tenant and environment.",
+                     *       "code": "not_found",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Too Many Requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Over the limit: wait Retry-After seconds.",
+                     *       "code": "rate_limited",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Internal Server Error: `internal_error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#internal_error",
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "A bug on our side. The body never carries its details; the request id finds them in the logs.",
+                     *       "code": "internal_error",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "internal_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Service Unavailable: `unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "Storage or Redis did not answer: retry shortly.",
+                     *       "code": "unavailable",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    "conversations.mute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Without `until`, muted until unmuted */
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @example 2026-05-30T12:00:00.000Z
+                     */
+                    until?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request: `invalid_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#invalid_request",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON, a bad header, x-api-key and Authorization carrying different keys, or an HTTP request the server cannot parse.",
+                     *       "code": "invalid_request",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "invalid_request" | "validation_failed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unauthorized: `authentication_required`, `invalid_api_key`, `invalid_token`, `token_expired`, `token_revoked`, `tenant_mismatch` */
+            401: {
+                headers: {
+                    /** @description Bearer realm="parley", with error="invalid_token" for session-token failures */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#authentication_required",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
+                     *       "code": "authentication_required",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "authentication_required" | "invalid_api_key" | "invalid_token" | "token_expired" | "token_revoked" | "tenant_mismatch";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Forbidden: `forbidden`, `key_type_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Authenticated but not allowed: not a member, not the sender, an end user on a tenant endpoint, or a suspended tenant.",
+                     *       "code": "forbidden",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "forbidden" | "key_type_not_allowed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Not Found: `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such route, or no such resource in the caller's tenant and environment.",
+                     *       "code": "not_found",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Payload Too Large: `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#payload_too_large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "A body over 1 MiB.",
+                     *       "code": "payload_too_large",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unsupported Media Type: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unsupported_media_type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "A body that is not application/json.",
+                     *       "code": "unsupported_media_type",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Too Many Requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Over the limit: wait Retry-After seconds.",
+                     *       "code": "rate_limited",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Internal Server Error: `internal_error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#internal_error",
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "A bug on our side. The body never carries its details; the request id finds them in the logs.",
+                     *       "code": "internal_error",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "internal_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Service Unavailable: `unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "Storage or Redis did not answer: retry shortly.",
+                     *       "code": "unavailable",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    "conversations.unmute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request: `invalid_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#invalid_request",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON, a bad header, x-api-key and Authorization carrying different keys, or an HTTP request the server cannot parse.",
+                     *       "code": "invalid_request",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "invalid_request" | "validation_failed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unauthorized: `authentication_required`, `invalid_api_key`, `invalid_token`, `token_expired`, `token_revoked`, `tenant_mismatch` */
+            401: {
+                headers: {
+                    /** @description Bearer realm="parley", with error="invalid_token" for session-token failures */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#authentication_required",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
+                     *       "code": "authentication_required",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "authentication_required" | "invalid_api_key" | "invalid_token" | "token_expired" | "token_revoked" | "tenant_mismatch";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Forbidden: `forbidden`, `key_type_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Authenticated but not allowed: not a member, not the sender, an end user on a tenant endpoint, or a suspended tenant.",
+                     *       "code": "forbidden",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "forbidden" | "key_type_not_allowed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Not Found: `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such route, or no such resource in the caller's tenant and environment.",
+                     *       "code": "not_found",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Too Many Requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Over the limit: wait Retry-After seconds.",
+                     *       "code": "rate_limited",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Internal Server Error: `internal_error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#internal_error",
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "A bug on our side. The body never carries its details; the request id finds them in the logs.",
+                     *       "code": "internal_error",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "internal_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Service Unavailable: `unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "Storage or Redis did not answer: retry shortly.",
+                     *       "code": "unavailable",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    "push.deliveries.list": {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                /** @description Only this user's notifications */
+                userId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushDeliveryPage"];
+                };
+            };
+            /** @description Bad Request: `invalid_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#invalid_request",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON, a bad header, x-api-key and Authorization carrying different keys, or an HTTP request the server cannot parse.",
+                     *       "code": "invalid_request",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "invalid_request" | "validation_failed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unauthorized: `authentication_required`, `invalid_api_key`, `invalid_token`, `token_expired`, `token_revoked`, `tenant_mismatch` */
+            401: {
+                headers: {
+                    /** @description Bearer realm="parley", with error="invalid_token" for session-token failures */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#authentication_required",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
+                     *       "code": "authentication_required",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "authentication_required" | "invalid_api_key" | "invalid_token" | "token_expired" | "token_revoked" | "tenant_mismatch";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Forbidden: `insufficient_scope`, `forbidden`, `key_type_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#insufficient_scope",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "The key or token lacks the scope the endpoint needs; detail names it.",
+                     *       "code": "insufficient_scope",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "insufficient_scope" | "forbidden" | "key_type_not_allowed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Not Found: `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such route, or no such resource in the caller's tenant and environment.",
+                     *       "code": "not_found",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Too Many Requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Over the limit: wait Retry-After seconds.",
+                     *       "code": "rate_limited",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Internal Server Error: `internal_error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#internal_error",
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "A bug on our side. The body never carries its details; the request id finds them in the logs.",
+                     *       "code": "internal_error",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "internal_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Service Unavailable: `unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "Storage or Redis did not answer: retry shortly.",
+                     *       "code": "unavailable",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    "dashboard.session.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardSession"];
+                };
+            };
+            /** @description Bad Request: `invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#invalid_request",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON, a bad header, x-api-key and Authorization carrying different keys, or an HTTP request the server cannot parse.",
+                     *       "code": "invalid_request",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "invalid_request";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unauthorized: `authentication_required`, `invalid_api_key`, `invalid_token`, `token_expired`, `token_revoked`, `tenant_mismatch` */
+            401: {
+                headers: {
+                    /** @description Bearer realm="parley", with error="invalid_token" for session-token failures */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#authentication_required",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
+                     *       "code": "authentication_required",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "authentication_required" | "invalid_api_key" | "invalid_token" | "token_expired" | "token_revoked" | "tenant_mismatch";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Forbidden: `forbidden`, `key_type_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Authenticated but not allowed: not a member, not the sender, an end user on a tenant endpoint, or a suspended tenant.",
+                     *       "code": "forbidden",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "forbidden" | "key_type_not_allowed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Not Found: `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such route, or no such resource in the caller's tenant and environment.",
+                     *       "code": "not_found",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Too Many Requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Over the limit: wait Retry-After seconds.",
+                     *       "code": "rate_limited",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Internal Server Error: `internal_error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#internal_error",
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "A bug on our side. The body never carries its details; the request id finds them in the logs.",
+                     *       "code": "internal_error",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "internal_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Service Unavailable: `unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "Storage or Redis did not answer: retry shortly.",
+                     *       "code": "unavailable",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    "dashboard.session.create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The admin key (signs in as the operator) or a tenant secret key (signs in to its tenant and environment). Publishable keys and session tokens cannot sign in */
+                    key: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardSession"];
+                };
+            };
+            /** @description Bad Request: `invalid_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#invalid_request",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON, a bad header, x-api-key and Authorization carrying different keys, or an HTTP request the server cannot parse.",
+                     *       "code": "invalid_request",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "invalid_request" | "validation_failed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unauthorized: `authentication_required`, `invalid_api_key`, `invalid_token`, `token_expired`, `token_revoked`, `tenant_mismatch` */
+            401: {
+                headers: {
+                    /** @description Bearer realm="parley", with error="invalid_token" for session-token failures */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#authentication_required",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
+                     *       "code": "authentication_required",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "authentication_required" | "invalid_api_key" | "invalid_token" | "token_expired" | "token_revoked" | "tenant_mismatch";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Forbidden: `forbidden`, `key_type_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Authenticated but not allowed: not a member, not the sender, an end user on a tenant endpoint, or a suspended tenant.",
+                     *       "code": "forbidden",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "forbidden" | "key_type_not_allowed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Not Found: `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such route, or no such resource in the caller's tenant and environment.",
+                     *       "code": "not_found",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Payload Too Large: `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#payload_too_large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "A body over 1 MiB.",
+                     *       "code": "payload_too_large",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unsupported Media Type: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unsupported_media_type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "A body that is not application/json.",
+                     *       "code": "unsupported_media_type",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Too Many Requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Over the limit: wait Retry-After seconds.",
+                     *       "code": "rate_limited",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Internal Server Error: `internal_error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#internal_error",
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "A bug on our side. The body never carries its details; the request id finds them in the logs.",
+                     *       "code": "internal_error",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "internal_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Service Unavailable: `unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "Storage or Redis did not answer: retry shortly.",
+                     *       "code": "unavailable",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    "dashboard.session.delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request: `invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#invalid_request",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON, a bad header, x-api-key and Authorization carrying different keys, or an HTTP request the server cannot parse.",
+                     *       "code": "invalid_request",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "invalid_request";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unauthorized: `authentication_required`, `invalid_api_key`, `invalid_token`, `token_expired`, `token_revoked`, `tenant_mismatch` */
+            401: {
+                headers: {
+                    /** @description Bearer realm="parley", with error="invalid_token" for session-token failures */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#authentication_required",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
+                     *       "code": "authentication_required",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "authentication_required" | "invalid_api_key" | "invalid_token" | "token_expired" | "token_revoked" | "tenant_mismatch";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Forbidden: `forbidden`, `key_type_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Authenticated but not allowed: not a member, not the sender, an end user on a tenant endpoint, or a suspended tenant.",
+                     *       "code": "forbidden",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "forbidden" | "key_type_not_allowed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Not Found: `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such route, or no such resource in the caller's tenant and environment.",
+                     *       "code": "not_found",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Too Many Requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Over the limit: wait Retry-After seconds.",
+                     *       "code": "rate_limited",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Internal Server Error: `internal_error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#internal_error",
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "A bug on our side. The body never carries its details; the request id finds them in the logs.",
+                     *       "code": "internal_error",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "internal_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Service Unavailable: `unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "Storage or Redis did not answer: retry shortly.",
+                     *       "code": "unavailable",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    "security.leakedKeys.report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description At most 1,000 tokens (and 1 MiB) */
+        requestBody?: {
+            content: {
+                /**
+                 * @example [
+                 *       {
+                 *         "token": "sk_live_Qw3e…7uI9",
+                 *         "type": "parley_secret_key",
+                 *         "url": "https://github.com/acme/app/blob/abc123/.env",
+                 *         "source": "content"
+                 *       }
+                 *     ]
+                 */
+                "application/json": {
+                    /** @description The secret found: a Parley key (sk_live_…, sk_test_…, pk_live_…, pk_test_…) or anything a scanner took for one */
+                    token: string;
+                    /**
+                     * @description The reporter’s name for the kind of secret; echoed as token_type
+                     * @example parley_secret_key
+                     */
+                    type: string;
+                    /**
+                     * @description Where it was found
+                     * @example https://github.com/acme/app/blob/abc123/.env
+                     */
+                    url: string;
+                    /**
+                     * @description What was scanned: content, commit, issue_comment…
+                     * @example content
+                     */
+                    source: string;
+                }[];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "token_hash": "0f2c7d9e6b1a4c3f8e5d2b9a7c6e1f4d3b8a5c2e9f7d6b1a4c3e8f5d2b9a7c6e",
+                     *         "token_type": "parley_secret_key",
+                     *         "label": "true_positive"
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["LeakReportVerdict"][];
+                };
+            };
+            /** @description Bad Request: `invalid_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#invalid_request",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON, a bad header, x-api-key and Authorization carrying different keys, or an HTTP request the server cannot parse.",
+                     *       "code": "invalid_request",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "invalid_request" | "validation_failed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unauthorized: `invalid_signature` */
+            401: {
+                headers: {
+                    /** @description Bearer realm="parley", with error="invalid_token" for session-token failures */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#invalid_signature",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "A signed leak report whose signature is missing, names an unknown public key, or does not verify over the body as sent.",
+                     *       "code": "invalid_signature",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "invalid_signature";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Not Found: `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#not_found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such route, or no such resource in the caller's tenant and environment.",
+                     *       "code": "not_found",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Payload Too Large: `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#payload_too_large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "A body over 1 MiB.",
+                     *       "code": "payload_too_large",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unsupported Media Type: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unsupported_media_type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "A body that is not application/json.",
+                     *       "code": "unsupported_media_type",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Too Many Requests: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Over the limit: wait Retry-After seconds.",
+                     *       "code": "rate_limited",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Internal Server Error: `internal_error` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#internal_error",
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "A bug on our side. The body never carries its details; the request id finds them in the logs.",
+                     *       "code": "internal_error",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "internal_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Service Unavailable: `unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "Storage or Redis did not answer: retry shortly.",
+                     *       "code": "unavailable",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    "admin.leakedKeys.report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description At most 1,000 tokens (and 1 MiB) */
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description The secret found: a Parley key (sk_live_…, sk_test_…, pk_live_…, pk_test_…) or anything a scanner took for one */
+                    token: string;
+                    /**
+                     * @description The reporter’s name for the kind of secret; echoed as token_type
+                     * @example parley_secret_key
+                     */
+                    type: string;
+                    /**
+                     * @description Where it was found
+                     * @example https://github.com/acme/app/blob/abc123/.env
+                     */
+                    url: string;
+                    /**
+                     * @description What was scanned: content, commit, issue_comment…
+                     * @example content
+                     */
+                    source: string;
+                }[];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeakReportVerdict"][];
+                };
+            };
+            /** @description Bad Request: `invalid_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#invalid_request",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Malformed JSON, a bad header, x-api-key and Authorization carrying different keys, or an HTTP request the server cannot parse.",
+                     *       "code": "invalid_request",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "invalid_request" | "validation_failed";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Unauthorized: `authentication_required`, `invalid_api_key`, `invalid_token`, `token_expired`, `token_revoked`, `tenant_mismatch` */
+            401: {
+                headers: {
+                    /** @description Bearer realm="parley", with error="invalid_token" for session-token failures */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#authentication_required",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).",
+                     *       "code": "authentication_required",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "authentication_required" | "invalid_api_key" | "invalid_token" | "token_expired" | "token_revoked" | "tenant_mismatch";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description Forbidden: `forbidden`, `key_type_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://chat.example.com/docs/errors#forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Authenticated but not allowed: not a member, not the sender, an end user on a tenant endpoint, or a suspended tenant.",
+                     *       "code": "forbidden",
+                     *       "requestId": "req_uKyTI3smkwlqcKrSRZ2cof"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "forbidden" | "key_type_not_allowed";
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };

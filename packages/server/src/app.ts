@@ -7,11 +7,12 @@
 import type { FastifyInstance } from 'fastify'
 import type { DestinationStream, Logger } from 'pino'
 import { buildHttp } from './app/http.js'
-import { createBroker, createLimiters, openStorage } from './app/infrastructure.js'
+import { createBroker, createLimiters, createPresence, openStorage } from './app/infrastructure.js'
 import { flushCounters, startJobs } from './app/jobs.js'
 import { startRealtime } from './app/realtime.js'
-import { type Services, buildAuthenticator, buildServices, wireEvents } from './app/services.js'
+import { type Services, buildAuthenticator, buildDashboardSessions, buildServices, wireEvents } from './app/services.js'
 import { type AdminKeySetup, setUpAdminKey } from './auth/admin-key.js'
+import type { DashboardSessions } from './auth/dashboard-sessions.js'
 import type { Config } from './config.js'
 import type { Clock } from './delivery/clock.js'
 import { createLogger } from './http/logger.js'
@@ -37,7 +38,7 @@ export interface Parley {
   store: Store
   logger: Logger
   adminKey: AdminKeySetup
-  services: Services & { gateway: RealtimeGateway; broker: Broker }
+  services: Services & { gateway: RealtimeGateway; broker: Broker; dashboardSessions: DashboardSessions }
   /** Write buffered counters (lastUsedAt, usage) now. */
   flush(): Promise<void>
   /** Stop accepting, flush, close storage. Idempotent. */
@@ -54,9 +55,11 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
     await migrate(store)
     const broker = resources.add('broker', options.broker ?? (await createBroker(config, logger)), (b) => b.close())
     const limiters = resources.add('limiters', await createLimiters(config, logger), (l) => l.close())
+    // Closed after the realtime gateway (registered before it): its sockets say they closed first.
+    const presence = resources.add('presence', await createPresence(config, logger), (p) => p.close())
 
     // 2. Stores and services; 3. who hears about what.
-    const services = await buildServices(config, store, limiters, logger, options.clock)
+    const services = await buildServices(config, store, limiters, presence, logger, options.clock)
     wireEvents(services, logger)
     const flush = flushCounters(services)
     // Closed after the HTTP server and sockets (registered before them): nothing counts after it.
@@ -67,13 +70,15 @@ export async function createParley(config: Readonly<Config>, options: ParleyOpti
     const adminKey = await setUpAdminKey(store.db, config.adminKey)
 
     // 5. HTTP and realtime on one server, behind one credential check; 6. periodic jobs.
-    const authenticator = buildAuthenticator(services, adminKey.hash)
-    const app = resources.add('http', await buildHttp({ config, logger, store, broker, services, authenticator, onRoute: options.onRoute }), (a) => a.close())
+    // The dashboard's sign-in sessions are one more credential of that check (sealed to the admin key).
+    const dashboardSessions = buildDashboardSessions(config, store, services, adminKey.hash)
+    const authenticator = buildAuthenticator(services, adminKey.hash, dashboardSessions)
+    const app = resources.add('http', await buildHttp({ config, logger, store, broker, services, authenticator, dashboardSessions, onRoute: options.onRoute }), (a) => a.close())
     const gateway = resources.add('realtime', startRealtime(config, services, authenticator, broker, app, logger), (g) => g.close())
     await app.ready()
-    startJobs(config, services, resources, logger)
+    startJobs(config, { ...services, dashboardSessions }, resources, logger)
 
-    const all = { ...services, gateway, broker }
+    const all = { ...services, gateway, broker, dashboardSessions }
     return { app, store, logger, adminKey, services: all, flush, close: () => resources.close() }
   } catch (error) {
     await resources.close()

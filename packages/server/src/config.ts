@@ -5,6 +5,7 @@
 import { dirname, resolve } from 'node:path'
 import { hasKeyPrefix, looksLikeSessionToken } from './auth/key-format.js'
 import type { PlanConfig } from './core/plan.js'
+import { parseReporterKeys } from './leaks/reporter-keys.js'
 import type { Storage } from './storage/database.js'
 
 export const DEFAULT_PLANS: Record<string, PlanConfig> = {
@@ -20,6 +21,8 @@ export interface Config {
   storage: Storage
   /** Directory for files Parley creates itself (the signing-key encryption key); null = in memory. */
   dataDir: string | null
+  /** The built dashboard served at /dashboard (PARLEY_DASHBOARD_DIR); null = the @parley/dashboard package's dist/. */
+  dashboardDir: string | null
   redisUrl: string | null
   /** Prepended to every Redis channel and key Parley uses, so several deployments can share one Redis. */
   redisPrefix: string
@@ -46,7 +49,19 @@ export interface Config {
   webhookConcurrencyPerEndpoint: number
   /** How long the webhook delivery log keeps finished attempts. */
   webhookLogRetentionDays: number
+  /** PARLEY_APNS_URL: where APNs requests go (http:// = HTTP/2 without TLS); null = Apple's host for the tenant's `production` flag. */
+  apnsUrl: string | null
+  /** PARLEY_FCM_URL: the FCM HTTP v1 API's base URL (a private gateway or a local fake may stand in). */
+  fcmUrl: string
+  /** The deadline of one push request to a provider (ms); a node's claim on a push lasts twice this plus 10 s. */
+  pushTimeoutMs: number
   metricsPublic: boolean
+  /**
+   * Leaked-key reports (API.md §11): the URL a code host publishes its signing keys at, or those
+   * keys inline (the same JSON, validated here). At most one is set; neither = the signed route answers 404.
+   */
+  leakReportKeysUrl: string | null
+  leakReportKeys: string | null
   plans: Record<string, PlanConfig>
   /** How long another node's key change may take to reach this node's cache (ms). */
   keyCacheTtlMs: number
@@ -229,6 +244,38 @@ export function clientCommandEnv(): Env {
   return process.env
 }
 
+/** An http(s) base URL without a trailing slash, or null when unset. */
+function baseUrl(env: Env, name: string): string | null {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return null
+  const url = raw.replace(/\/+$/, '')
+  if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(url)) throw new ConfigError(name, `must be an http(s) URL (got "${raw}")`)
+  return url
+}
+
+/** PARLEY_LEAK_REPORT_KEYS_URL or PARLEY_LEAK_REPORT_KEYS (never both), checked as far as start-up can. */
+function leakReportKeys(env: Env): { leakReportKeysUrl: string | null; leakReportKeys: string | null } {
+  const url = env.PARLEY_LEAK_REPORT_KEYS_URL || null
+  const inline = env.PARLEY_LEAK_REPORT_KEYS || null
+  if (url !== null && inline !== null) {
+    throw new ConfigError('PARLEY_LEAK_REPORT_KEYS', 'and PARLEY_LEAK_REPORT_KEYS_URL are both set: set one (the URL to fetch the keys, or the keys themselves)')
+  }
+  if (url !== null && !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(url)) {
+    throw new ConfigError('PARLEY_LEAK_REPORT_KEYS_URL', `must be an http(s) URL (got "${url}")`)
+  }
+  if (inline !== null) {
+    let parsed
+    try {
+      parsed = parseReporterKeys(inline)
+    } catch (error) {
+      throw new ConfigError('PARLEY_LEAK_REPORT_KEYS', `${(error as Error).message} (the JSON GitHub publishes: {"public_keys":[{"key_identifier":"…","key":"-----BEGIN PUBLIC KEY-----…"}]})`)
+    }
+    if (parsed.skipped.length > 0) throw new ConfigError('PARLEY_LEAK_REPORT_KEYS', `has unusable entries: ${parsed.skipped.join('; ')}`)
+    if (parsed.keys.size === 0) throw new ConfigError('PARLEY_LEAK_REPORT_KEYS', 'lists no key')
+  }
+  return { leakReportKeysUrl: url, leakReportKeys: inline }
+}
+
 /** Reads and validates the configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonly<Config> {
   const port = integer(env, 'PARLEY_PORT', 8080, 0, 65535)
@@ -270,6 +317,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
     host,
     storage: store,
     dataDir: env.PARLEY_DATA_DIR ? resolve(cwd, env.PARLEY_DATA_DIR) : defaultDataDir(store, cwd),
+    dashboardDir: env.PARLEY_DASHBOARD_DIR ? resolve(cwd, env.PARLEY_DASHBOARD_DIR) : null,
     redisUrl,
     redisPrefix: redisPrefix(env),
     publicUrl,
@@ -288,7 +336,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
     webhookConcurrency: integer(env, 'PARLEY_WEBHOOK_CONCURRENCY', 64, 1, 10_000),
     webhookConcurrencyPerEndpoint: integer(env, 'PARLEY_WEBHOOK_CONCURRENCY_PER_ENDPOINT', 16, 1, 1000),
     webhookLogRetentionDays: integer(env, 'PARLEY_WEBHOOK_LOG_RETENTION_DAYS', 30, 1, 3650),
+    apnsUrl: baseUrl(env, 'PARLEY_APNS_URL'),
+    fcmUrl: baseUrl(env, 'PARLEY_FCM_URL') ?? 'https://fcm.googleapis.com',
+    pushTimeoutMs: integer(env, 'PARLEY_PUSH_TIMEOUT_MS', 15_000, 100, 60_000),
     metricsPublic: boolean(env, 'PARLEY_METRICS_PUBLIC'),
+    ...leakReportKeys(env),
     plans: plans(env),
     // Bounds how long another node may accept a revoked key without Redis: API.md §9 allows 1 s.
     keyCacheTtlMs: integer(env, 'PARLEY_KEY_CACHE_TTL_MS', 900, 0, 60_000),

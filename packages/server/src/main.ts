@@ -124,6 +124,7 @@ function banner(config: Readonly<Config>, listening: AddressInfo): string[] {
     '',
     `Parley ${PACKAGE_VERSION} is running on ${local}`,
     `  Listening       ${bracket(listening.address)}:${listening.port}`,
+    `  Dashboard       ${local}/dashboard`,
     `  API reference   ${local}/docs`,
     `  OpenAPI         ${local}/openapi.json`,
     `  Health          ${local}/readyz`,

@@ -17,6 +17,7 @@ describe('import layering', () => {
     ['auth must not depend on a domain', 'packages/server/src/auth/x.ts', "import type { KeyStore } from '../keys/store.js'"],
     ['conversations must not depend on messages (messages builds on conversations)', 'packages/server/src/conversations/x.ts', "import type { MessageStore } from '../messages/store.js'"],
     ['keys must not depend on tenants', 'packages/server/src/keys/x.ts', "import type { TenantStore } from '../tenants/store.js'"],
+    ['keys must not depend on leaks (leaks builds on keys)', 'packages/server/src/keys/x.ts', "import type { LeakReportStore } from '../leaks/store.js'"],
     ['core depends on nothing', 'packages/server/src/core/x.ts', "import { isPast } from '../lib/time.js'"],
     ['http must not depend on a domain', 'packages/server/src/http/x.ts', "import type { User } from '../users/model.js'"],
     ['only the composition root reads config.ts', 'packages/server/src/keys/x.ts', "import type { Config } from '../config.js'"],
@@ -27,6 +28,7 @@ describe('import layering', () => {
 
   it.each([
     ['messages builds on conversations', 'packages/server/src/messages/x.ts', "import type { ConversationStore } from '../conversations/store.js'"],
+    ['leaks revokes through keys and records alerts', 'packages/server/src/leaks/x.ts', "import type { KeyService } from '../keys/service.js'\nimport type { AlertStore } from '../alerts/store.js'"],
     ['a domain uses the shared vocabulary and the auth layer', 'packages/server/src/users/x.ts', "import type { Caller } from '../core/caller.js'\nimport { hasScope } from '../auth/scopes.js'"],
     ['the composition root imports anything', 'packages/server/src/app.ts', "import type { MessageStore } from './messages/store.js'"],
   ])('allows: %s', async (_name, filePath, code) => {

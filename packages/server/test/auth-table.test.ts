@@ -8,11 +8,13 @@
  * carry the credential (World builds and caches credentials; add a builder there when needed), who
  * owns the resources in the path, which end user the fixture makes them for, and the answer expected.
  * Expectations are functions of the route row (callers, scope, endUsers), so a new row gets the
- * right answer from every case without touching this file.
+ * right answer from every case without touching this file. A route that takes no Parley credential
+ * (a signed leak report, §11) answers every case 401 invalid_signature: no credential signs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateKey } from '../src/auth/key-format.js'
-import { type EndUser, type Ids, ROUTES, type RouteRow, admits, admitsEndUser, bodyOf, endUserOf, hasPathIds, isOperatorRoute, isPublishableOnly, pathOf, registeredApiRoutes } from './auth/route-table.js'
+import { type EndUser, type Ids, ROUTES, type RouteRow, admits, admitsEndUser, bodyOf, endUserOf, hasPathIds, isOperatorRoute, isPublishableOnly, isSignedRoute, pathOf, registeredApiRoutes } from './auth/route-table.js'
+import { leakReportEnv } from './helpers/leak-reports.js'
 import { type Response, startParley } from './helpers/parley.js'
 import { expectProblem } from './helpers/problems.js'
 import { type Headers, type Where, World, apiKey, bearer } from './auth/world.js'
@@ -44,6 +46,8 @@ const CHALLENGE = /^Bearer realm="parley"/
 /** RFC 6750 for a session-token failure (§0.2). */
 const TOKEN_CHALLENGE = 'Bearer realm="parley", error="invalid_token"'
 const refused = (status: number, code: string, challenge?: string | RegExp) => (): Expect => ({ status, code, challenge })
+/** What a signed route answers any case: none carries the code host's signature. */
+const UNSIGNED: Expect = { status: 401, code: 'invalid_signature', challenge: CHALLENGE }
 const everyRoute = () => true
 
 /** A valid session token of a user or visitor, by the route row (§1.4, §4.3, §9 "Callers on the wrong route"). */
@@ -57,6 +61,23 @@ function sessionAnswer(route: RouteRow, who: EndUser): Expect {
   // Tenant-level routes (§9); operator routes likewise, as for a tenant's secret key there.
   return { status: 403, code: 'forbidden' }
 }
+
+/** A tenant's dashboard session is the secret key it signed in with: what that key gets (DASHBOARD.md). */
+function secretAnswer(route: RouteRow): Expect {
+  if (isOperatorRoute(route)) return { status: 403, code: 'forbidden' }
+  if (admits(route, 'secret')) return { status: route.ok }
+  return { status: 403, code: 'key_type_not_allowed' }
+}
+
+/** The operator's dashboard session is the admin key (acting on a tenant where the route takes a secret key). */
+function operatorAnswer(route: RouteRow): Expect {
+  if (isOperatorRoute(route) || admits(route, 'secret')) return { status: route.ok }
+  return { status: 403, code: 'key_type_not_allowed' }
+}
+
+/** The dashboard's session routes take only its cookie: the admin key itself is refused there. */
+const adminKeyAnswer = (route: RouteRow, otherwise: Expect): Expect => (route.dashboard === 'session' ? { status: 403, code: 'key_type_not_allowed' } : otherwise)
+const STATE_CHANGING = ['POST', 'PUT', 'PATCH', 'DELETE']
 
 const CASES: Case[] = [
   { name: 'no credentials', applies: everyRoute, credential: () => ({}), expect: refused(401, 'authentication_required', 'Bearer realm="parley"') },
@@ -99,13 +120,13 @@ const CASES: Case[] = [
     name: 'the admin key acting on a tenant',
     applies: (r) => admits(r, 'secret'),
     credential: (w) => ({ ...bearer(w.t.adminKey), 'x-tenant-id': w.tenant.id, 'x-environment': 'live' }),
-    expect: (r) => ({ status: r.ok }),
+    expect: (r) => adminKeyAnswer(r, { status: r.ok }),
   },
   {
     name: 'the admin key naming no tenant on a tenant route',
     applies: (r) => admits(r, 'secret'),
     credential: (w) => bearer(w.t.adminKey),
-    expect: refused(400, 'invalid_request'),
+    expect: (r) => adminKeyAnswer(r, { status: 400, code: 'invalid_request' }),
   },
   {
     name: 'the route’s own key with x-tenant-id of another tenant',
@@ -171,12 +192,45 @@ const CASES: Case[] = [
     credential: async (w, r) => ({ ...(await w.token('otherTenant', endUserOf(r))), 'x-tenant-id': w.tenant.id }),
     expect: refused(401, 'tenant_mismatch', CHALLENGE),
   },
+
+  // The dashboard session cookie (DASHBOARD.md "Signing in"), sent with Parley's own Origin as the
+  // dashboard page sends it: the credential it was opened with, on every route.
+  { name: 'a tenant’s dashboard session', applies: everyRoute, credential: (w) => w.dashboard('tenant'), expect: secretAnswer },
+  {
+    name: 'the operator’s dashboard session acting on a tenant',
+    applies: everyRoute,
+    credential: async (w) => ({ ...(await w.dashboard('operator')), 'x-tenant-id': w.tenant.id, 'x-environment': 'live' }),
+    expect: operatorAnswer,
+  },
+  {
+    name: 'a tenant’s dashboard session on another tenant’s ids',
+    applies: (r) => hasPathIds(r) && admits(r, 'secret') && !isOperatorRoute(r),
+    credential: (w) => w.dashboard('tenant'),
+    owner: 'otherTenant',
+    expect: refused(404, 'not_found'),
+  },
+  { name: 'a signed-out dashboard session', applies: everyRoute, credential: (w) => w.endedDashboard('signed out'), expect: refused(401, 'authentication_required', CHALLENGE) },
+  { name: 'a dashboard session whose key was revoked', applies: everyRoute, credential: (w) => w.endedDashboard('key revoked'), expect: refused(401, 'invalid_api_key', CHALLENGE) },
+  // A page of another site cannot make a browser change anything with the cookie (CSRF), even a valid one.
+  {
+    name: 'a dashboard session without an Origin',
+    applies: (r) => STATE_CHANGING.includes(r.method),
+    credential: async (w) => ({ cookie: (await w.dashboard('tenant')).cookie! }),
+    expect: refused(403, 'forbidden'),
+  },
+  {
+    name: 'a dashboard session from another origin',
+    applies: (r) => STATE_CHANGING.includes(r.method),
+    credential: async (w) => ({ ...(await w.dashboard('operator')), origin: 'https://evil.example' }),
+    expect: refused(403, 'forbidden'),
+  },
 ]
 
 let w: World
 beforeAll(async () => {
   // Likewise for the end users every session case calls as (per-user limits, §1.5).
-  const t = await startParley({ env: { PARLEY_USER_RATE_LIMIT: '1000000/60', PARLEY_USER_MESSAGE_RATE_LIMIT: '1000000/60' } })
+  // The signed leak-report route trusts the test code host's key.
+  const t = await startParley({ env: { PARLEY_USER_RATE_LIMIT: '1000000/60', PARLEY_USER_MESSAGE_RATE_LIMIT: '1000000/60', ...leakReportEnv() } })
   // Generous limits: this suite sends hundreds of requests with one key.
   const tenant = await t.createTenant('enterprise')
   await t.call('PATCH', `/v1/admin/tenants/${tenant.id}`, { auth: t.adminKey, body: { rateLimit: { limit: 1_000_000, windowSeconds: 60 } } })
@@ -207,16 +261,19 @@ for (const route of ROUTES) {
       const ids = (await route.fixture?.(w.owner('self', endUserOf(route)))) ?? {}
       const res = await send(route, await w.primary(route), ids)
       check(res, { status: route.ok })
-      // Every authenticated response says where its caller stands (§0.3); the admin key is not limited.
-      if (!isOperatorRoute(route)) {
+      // Every authenticated response says where its caller stands (§0.3); the admin key is not limited,
+      // and a signed route has no caller.
+      if (!isOperatorRoute(route) && !isSignedRoute(route)) {
         for (const name of ['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset']) expect(String(res.headers[name]), name).toMatch(/^\d+$/)
       }
     })
 
-    for (const c of CASES.filter((c) => c.applies(route))) {
-      it(`${c.name} → ${c.expect(route).status}`, async () => {
+    // The dashboard sign-in reads its body's key, no header nor cookie: test/dashboard/ has its cases.
+    for (const c of CASES.filter((c) => c.applies(route) && route.dashboard !== 'sign-in')) {
+      const expected = isSignedRoute(route) ? UNSIGNED : c.expect(route)
+      it(`${c.name} → ${expected.status}`, async () => {
         const ids = (await route.fixture?.(w.owner(c.owner ?? 'self', c.actor ?? endUserOf(route)))) ?? {}
-        check(await send(route, await c.credential(w, route), ids, c.query?.(w)), c.expect(route))
+        check(await send(route, await c.credential(w, route), ids, c.query?.(w)), expected)
       })
     }
   })

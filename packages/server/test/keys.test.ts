@@ -168,7 +168,8 @@ describe('GET /v1/keys and GET /v1/keys/{id}', () => {
       expect(res.text).not.toMatch(/"key"\s*:|"hash"|"keyHash"/i)
     }
     const { key: _plaintext, ...withoutKey } = created
-    expect(one.body).toEqual({ ...withoutKey, lastUsedAt: null })
+    // GET /v1/keys/{id} adds where the key was reported leaked (API.md §11): nowhere yet.
+    expect(one.body).toEqual({ ...withoutKey, lastUsedAt: null, leakReports: [] })
   })
 
   it('a key of the other environment or another tenant is 404 not_found', async () => {

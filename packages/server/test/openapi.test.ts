@@ -92,7 +92,16 @@ describe('operations', () => {
 describe('credentials', () => {
   it('are declared per operation, with the scope a key or token needs, and none globally', () => {
     expect(doc.security).toBeUndefined()
-    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['adminKey', 'publishableKey', 'secretKey', 'secretKeyHeader', 'sessionToken'])
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual([
+      'adminKey',
+      'codeHostKeyIdentifier',
+      'codeHostSignature',
+      'dashboardSession',
+      'publishableKey',
+      'secretKey',
+      'secretKeyHeader',
+      'sessionToken',
+    ])
     for (const { op } of operations) expect(op.security?.length, op.operationId).toBeGreaterThan(0)
     expect(byId('keys.create').security).toEqual([{ secretKey: ['keys:write'] }, { secretKeyHeader: ['keys:write'] }, { adminKey: [] }])
     expect(byId('conversations.list').security).toEqual([
@@ -109,6 +118,12 @@ describe('credentials', () => {
   it('take a publishable key in the header, and in the body where the route reads it there', () => {
     expect(byId('identity.init').security).toEqual([{ publishableKey: [] }, {}])
     expect(byId('tenant.get').security).toEqual([{ publishableKey: [] }])
+  })
+
+  it('take a code host’s signature, both headers together, where a leak report is signed instead', () => {
+    expect(byId('security.leakedKeys.report').security).toEqual([{ codeHostKeyIdentifier: [], codeHostSignature: [] }])
+    expect(doc.components.securitySchemes.codeHostSignature).toMatchObject({ type: 'apiKey', in: 'header', name: 'Github-Public-Key-Signature' })
+    expect(byId('admin.leakedKeys.report').security).toEqual([{ adminKey: [] }])
   })
 })
 
@@ -164,6 +179,10 @@ describe('errors', () => {
     expect(declared('keys.create')).not.toContain('origin_not_allowed')
     expect(declared('me.get')).not.toContain('insufficient_scope')
     expect(declared('me.get')).not.toContain('payload_too_large')
+    // A signed route answers its own 401 and none of the credential checks'.
+    expect(declared('security.leakedKeys.report')).toEqual(expect.arrayContaining(['invalid_signature', 'not_found', 'rate_limited', 'validation_failed', 'unavailable']))
+    expect(declared('security.leakedKeys.report')).not.toContain('invalid_api_key')
+    expect(declared('admin.leakedKeys.report')).not.toContain('invalid_signature')
   })
 })
 
@@ -241,6 +260,7 @@ it('/docs shows each operation with its id, credentials and error codes', async 
   expect(page.status).toBe(200)
   expect(page.text).toContain('<code class="id">keys.create</code>')
   expect(page.text).toContain('Credentials: secret key with <code>keys:write</code> · admin key acting on a tenant')
+  expect(page.text).toContain('Credentials: a code host’s signature (<code>Github-Public-Key-Identifier</code>, <code>Github-Public-Key-Signature</code>)')
   expect(page.text).toContain('publishable key in the <code>apiKey</code> body field')
   expect(page.text).toContain('session token (user or visitor) with <code>conversations:read</code>')
   expect(page.text).toContain('<a href="/docs/errors#plan_limit_reached">plan_limit_reached</a>')

@@ -36,6 +36,9 @@ const MIGRATIONS = [
   '007-message-indexes-that-append',
   '008-event-content-and-consumers',
   '009-webhooks-and-deliveries',
+  '010-leak-reports',
+  '011-push',
+  '012-dashboard-sessions',
 ]
 
 // The flusher runs only when a test calls flush(), so "not yet written" is observable.
@@ -111,7 +114,7 @@ describeEachEngine('storage conformance', (engine, openStore) => {
       })
       expect(secret.status).toBe(201)
       const { key: plaintext, ...view } = secret.body
-      expect((await t.call('GET', `/v1/keys/${view.id}`, { auth: tenant.liveKey })).body).toEqual(view)
+      expect((await t.call('GET', `/v1/keys/${view.id}`, { auth: tenant.liveKey })).body).toEqual({ ...view, leakReports: [] })
       expect((await t.call('GET', '/v1/me', { auth: plaintext })).body.key.scopes).toEqual(['keys:*', 'users:read'])
 
       const publishable = await t.call('POST', '/v1/keys', {

@@ -3,10 +3,13 @@ import type { Environment } from '../core/environment.js'
 import type { Database } from '../storage/schema.js'
 import type { AlertRules, MinuteCounts, RuleName } from './rules.js'
 
+/** What an alert event records: a rule that fired, or a key reported leaked (leaks/, API.md §11). */
+export type AlertEventKind = RuleName | 'leaked'
+
 export interface AlertEvent {
   id: string
   keyId: string
-  rule: RuleName
+  rule: AlertEventKind
   details: Record<string, unknown>
   createdAt: string
 }
@@ -81,6 +84,6 @@ export class AlertStore {
       query = query.where((eb) => eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]))
     }
     const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute()
-    return rows.map((r) => ({ id: r.id, keyId: r.key_id, rule: r.rule as RuleName, details: JSON.parse(r.details), createdAt: r.created_at }))
+    return rows.map((r) => ({ id: r.id, keyId: r.key_id, rule: r.rule as AlertEventKind, details: JSON.parse(r.details), createdAt: r.created_at }))
   }
 }

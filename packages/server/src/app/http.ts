@@ -8,8 +8,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { alertRoutes } from '../alerts/routes.js'
 import type { Authenticator } from '../auth/credentials.js'
+import type { DashboardSessions } from '../auth/dashboard-sessions.js'
 import type { Config } from '../config.js'
 import { conversationRoutes } from '../conversations/routes.js'
+import { dashboardAssets, defaultDashboardDir, loadDashboard } from '../dashboard/assets.js'
+import { dashboardRoutes } from '../dashboard/routes.js'
 import { registerAuthentication } from '../http/authenticate.js'
 import { capConnectionsPerAddress, timeoutOptions } from '../http/connections.js'
 import { registerCors } from '../http/cors.js'
@@ -20,6 +23,7 @@ import { validatorCompiler } from '../http/validation.js'
 import { trustedHops } from '../lib/client-address.js'
 import { identityRoutes } from '../identity/routes.js'
 import { keyRoutes } from '../keys/routes.js'
+import { leakRoutes } from '../leaks/routes.js'
 import { meRoutes } from '../me/routes.js'
 import { messageRoutes } from '../messages/routes.js'
 import { metricsRoutes } from '../metrics/routes.js'
@@ -32,6 +36,7 @@ import { tokenRoutes } from '../tokens/routes.js'
 import { usageRoutes } from '../usage/routes.js'
 import { userRoutes } from '../users/routes.js'
 import { webhookRoutes } from '../webhooks/routes.js'
+import { pushRoutes } from '../push/routes.js'
 import type { Services } from './services.js'
 
 export interface HttpDeps {
@@ -44,9 +49,11 @@ export interface HttpDeps {
   authenticator: Authenticator
   /** Sees every route as it is registered (the route table test reads the routes from here). */
   onRoute?: (route: { method: string | string[]; url: string; config?: unknown }) => void
+  /** The dashboard's sign-in sessions (their routes; the authenticator checks their cookie). */
+  dashboardSessions: DashboardSessions
 }
 
-export async function buildHttp({ config, logger, store, broker, services, authenticator, onRoute }: HttpDeps): Promise<FastifyInstance> {
+export async function buildHttp({ config, logger, store, broker, services, authenticator, onRoute, dashboardSessions }: HttpDeps): Promise<FastifyInstance> {
   const { metrics, usage, limits, lastUsed } = services
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -85,6 +92,7 @@ export async function buildHttp({ config, logger, store, broker, services, authe
   })
   registerAuthentication(app, {
     authenticator,
+    ownOrigin: new URL(config.publicUrl).origin,
     onSuccess: (request, reply, caller) => {
       if ((caller.kind === 'secret' || caller.kind === 'publishable') && caller.key) lastUsed.note(caller.key.id)
       return limits.admit(caller, reply, request.ip)
@@ -108,5 +116,14 @@ export async function buildHttp({ config, logger, store, broker, services, authe
   await app.register(usageRoutes, { usage: services.usageService })
   await app.register(alertRoutes, { store: services.alertStore, evaluator: services.alerts })
   await app.register(webhookRoutes, { webhooks: services.webhooks.service })
+  await app.register(pushRoutes, { push: services.push.service })
+  await app.register(dashboardRoutes, { sessions: dashboardSessions, secureCookie: config.publicUrl.startsWith('https:') })
+
+  // The web console, outside /v1: its built files, read once now.
+  const dashboardDir = config.dashboardDir ?? defaultDashboardDir()
+  const dashboardFiles = loadDashboard(dashboardDir)
+  if (!dashboardFiles) logger.warn({ dashboardDir }, 'the dashboard is not built (run npm run build): /dashboard answers 503')
+  await app.register(dashboardAssets, { files: dashboardFiles })
+  await app.register(leakRoutes, { leaks: services.leaks, reporterKeys: services.reporterKeys, throttle: services.failedAuth })
   return app
 }

@@ -1,8 +1,9 @@
 /**
  * Step 1 of the composition root: what the node talks to. SQLite or PostgreSQL by URL; the
- * in-memory broker and limiter for one node, Redis ones (loaded only then) when PARLEY_REDIS_URL is set.
+ * in-memory broker, limiter and presence for one node, Redis ones (loaded only then) when PARLEY_REDIS_URL is set.
  */
 import type { Logger } from 'pino'
+import { MemoryPresence, type Presence } from '../cluster/presence.js'
 import type { Config } from '../config.js'
 import { loadOptionalPackage } from '../lib/optional-package.js'
 import type { Limiter } from '../limits/limiter.js'
@@ -24,6 +25,17 @@ export async function createBroker(config: Readonly<Config>, logger: Logger): Pr
   await loadOptionalPackage('ioredis', 'PARLEY_REDIS_URL')
   const { RedisBroker } = await import('../realtime/broker-redis.js')
   return new RedisBroker({ url: config.redisUrl, prefix: config.redisPrefix, onError })
+}
+
+/**
+ * Who has an open socket, on any node (push goes only to members with none): this node's sockets
+ * alone without Redis, every node's with it.
+ */
+export async function createPresence(config: Readonly<Config>, logger: Logger): Promise<Presence> {
+  if (!config.redisUrl) return new MemoryPresence()
+  await loadOptionalPackage('ioredis', 'PARLEY_REDIS_URL')
+  const { RedisPresence } = await import('../cluster/presence-redis.js')
+  return new RedisPresence({ url: config.redisUrl, prefix: config.redisPrefix, onError: (error, context) => logger.error({ err: error, context }, 'presence error') })
 }
 
 export interface Limiters {

@@ -30,6 +30,7 @@ export function startRealtime(
     publicUrl: config.publicUrl,
     trustProxy: config.trustProxy,
     socketCaps: { perUser: config.maxSocketsPerUser, perKey: config.maxSocketsPerKey },
+    presence: services.presence,
     logger,
   })
   services.metrics.countSocketsWith(() => gateway.openSockets)

@@ -57,6 +57,16 @@ export class KeyVerifier {
     return this.keys.load(digest, () => this.keyStore.findByHash(digest), now).then((key) => this.withTenant(key, now))
   }
 
+  /**
+   * The same check for a key known by its stored hash (a dashboard session's key): through the
+   * same cache, so a revocation or an edit reaches it exactly as it reaches the key.
+   */
+  verifyDigest(digest: string, now = Date.now()): MaybePromise<VerifiedKey> {
+    const cached = this.keys.get(digest, now)
+    if (cached !== undefined) return this.withTenant(cached, now)
+    return this.keys.load(digest, () => this.keyStore.findByHash(digest), now).then((key) => this.withTenant(key, now))
+  }
+
   /** The tenant (deleted ones included), from memory when cached. */
   tenant(id: string, now = Date.now()): MaybePromise<Tenant | null> {
     const cached = this.tenants.get(id, now)

@@ -5,6 +5,10 @@
  * What a caller may then do (route policy: caller kinds, scopes, origins) stays with each
  * transport: http/authenticate.ts and realtime/socket-policy.ts.
  *
+ * A dashboard session cookie (auth/dashboard-sessions.ts) is one more credential here: HTTP
+ * presents it only when no credential header is sent, and it stands for the credential it was
+ * opened with (the admin key, or its tenant key verified again on every request).
+ *
  * When every lookup hits memory the whole check is synchronous: no promise, no storage access.
  */
 import type { IncomingHttpHeaders } from 'node:http'
@@ -16,12 +20,15 @@ import { sha256Hex } from '../lib/crypto.js'
 import { type MaybePromise, andThen } from '../lib/maybe-promise.js'
 import { isAdminKey } from './admin-key.js'
 import { type VerifiedKey, invalidApiKey } from './api-keys.js'
+import type { DashboardSession } from './dashboard-sessions.js'
 import { hasKeyPrefix, looksLikeSessionToken } from './key-format.js'
 
 /** API keys and their tenants (auth/api-keys.ts). */
 export interface KeyChecks {
   /** The key and its tenant, or a thrown 401 invalid_api_key. */
   verify(candidate: string): MaybePromise<VerifiedKey>
+  /** The same for a key known by its stored hash. */
+  verifyDigest(digest: string): MaybePromise<VerifiedKey>
   /** The tenant, deleted ones included. */
   tenant(id: string): MaybePromise<Tenant | null>
 }
@@ -29,6 +36,11 @@ export interface KeyChecks {
 export interface SessionVerifier {
   /** The session caller, or a thrown 401 (invalid_token, token_expired, token_revoked). */
   verify(token: string): MaybePromise<SessionCaller>
+}
+
+export interface DashboardSessionLookup {
+  /** The live session of a cookie, or a thrown 401 authentication_required. */
+  find(cookie: string): MaybePromise<DashboardSession>
 }
 
 /** Failed authentications per client address (limits/failed-auth.ts). */
@@ -43,6 +55,7 @@ export interface AuthenticatorDeps {
   keys: KeyChecks
   sessions: SessionVerifier
   adminKeyHash: string
+  dashboardSessions?: DashboardSessionLookup
   throttle?: FailureThrottle
   /** Sees every failed authentication (metrics). */
   onFailure?: (error: ApiError) => void
@@ -53,6 +66,8 @@ export interface Presented {
   credential: string | null
   /** x-tenant-id (alias x-sender-id), when sent: it must be the credential's tenant. */
   claimedTenantId?: string
+  /** The dashboard session cookie, presented (over HTTP) only when `credential` is null. */
+  dashboardCookie?: string
 }
 
 /** A tenant's caller, or the operator's admin key (which acts on a tenant only where a route says so). */
@@ -85,10 +100,15 @@ export class Authenticator {
    * The caller a credential stands for; throws 401 authentication_required, invalid_api_key,
    * invalid_token, token_expired, token_revoked or tenant_mismatch, or 403 for a suspended tenant.
    * `identified` hears of a verified credential's caller before the tenant checks, so a request
-   * they refuse still counts in its key's usage (API.md §3).
+   * they refuse still counts in its key's usage (API.md §3); `opened` hears of the dashboard
+   * session a cookie stands for.
    */
-  authenticate({ credential, claimedTenantId }: Presented, identified?: (caller: TenantCaller) => void): MaybePromise<Authenticated> {
+  authenticate(presented: Presented, identified?: (caller: TenantCaller) => void, opened?: (session: DashboardSession) => void): MaybePromise<Authenticated> {
+    const { credential, claimedTenantId, dashboardCookie } = presented
     if (credential === null) {
+      if (dashboardCookie !== undefined && this.deps.dashboardSessions) {
+        return andThen(this.deps.dashboardSessions.find(dashboardCookie), (session) => this.sessionCaller(session, presented, identified, opened))
+      }
       throw new ApiError('authentication_required', 'Header x-api-key not found (or send Authorization: Bearer <credential>)')
     }
     // The credential's shape picks the check. The admin key never has a tenant key's prefix nor a
@@ -99,14 +119,18 @@ export class Authenticator {
     else if (looksLikeSessionToken(credential)) caller = this.deps.sessions.verify(credential)
     else if (isAdminKey(sha256Hex(credential), this.deps.adminKeyHash)) return { kind: 'admin' }
     else throw invalidApiKey()
-    return andThen(caller, (tenantCaller) => {
-      identified?.(tenantCaller)
-      if (claimedTenantId !== undefined && claimedTenantId !== tenantCaller.tenant.id) {
-        throw new ApiError('tenant_mismatch', 'API key does not match tenant')
-      }
-      if (tenantCaller.tenant.suspended) throw new ApiError('forbidden', 'This tenant is suspended')
-      return tenantCaller
-    })
+    return andThen(caller, (tenantCaller) => checkTenant(tenantCaller, claimedTenantId, identified))
+  }
+
+  /**
+   * A dashboard session as the caller of its credential: the operator as the admin key; a tenant
+   * session as its key, verified now (a key revoked or expired since sign-in ends the session).
+   */
+  private sessionCaller(session: DashboardSession, presented: Presented, identified?: (caller: TenantCaller) => void, opened?: (session: DashboardSession) => void): MaybePromise<Authenticated> {
+    opened?.(session)
+    if (session.kind === 'operator') return { kind: 'admin' }
+    const verified = attempt(() => this.deps.keys.verifyDigest(session.keyHash!), keyOfSessionEnded)
+    return andThen(verified, (key) => checkTenant(keyCaller(key), presented.claimedTenantId, identified))
   }
 
   /** The admin key acting on a tenant (x-tenant-id + x-environment) as an unscoped secret key. */
@@ -128,6 +152,34 @@ export class Authenticator {
     return andThen(answer, (final) => {
       throw final
     })
+  }
+}
+
+/** The checks every tenant credential passes after its own: the tenant header, and the tenant's status. */
+function checkTenant(caller: TenantCaller, claimedTenantId: string | undefined, identified?: (caller: TenantCaller) => void): TenantCaller {
+  identified?.(caller)
+  if (claimedTenantId !== undefined && claimedTenantId !== caller.tenant.id) {
+    throw new ApiError('tenant_mismatch', 'API key does not match tenant')
+  }
+  if (caller.tenant.suspended) throw new ApiError('forbidden', 'This tenant is suspended')
+  return caller
+}
+
+/** A session's key no longer verifies: say so, rather than "Invalid API credentials" for a key the user never typed here. */
+function keyOfSessionEnded(error: unknown): never {
+  if (error instanceof ApiError && error.code === 'invalid_api_key') {
+    throw new ApiError('invalid_api_key', 'The key this dashboard session was signed in with is revoked or expired: sign in again')
+  }
+  throw error
+}
+
+/** `run()`, with `recover` applied to what it throws or rejects with. */
+function attempt<T>(run: () => MaybePromise<T>, recover: (error: unknown) => never): MaybePromise<T> {
+  try {
+    const result = run()
+    return result instanceof Promise ? result.catch(recover) : result
+  } catch (error) {
+    return recover(error)
   }
 }
 

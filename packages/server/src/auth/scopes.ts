@@ -2,26 +2,11 @@
  * Scopes (API.md §1.4). A key with no scopes is unscoped: full access. Granted scopes may be
  * patterns: `resource:*` (every action on a resource) or `*:read` (read on every resource).
  */
+import { SCOPES, type Scope } from '@parley/protocol/scopes'
 import { ApiError } from '../core/errors.js'
 
-export const SCOPES = [
-  'users:read',
-  'users:write',
-  'tokens:write',
-  'conversations:read',
-  'conversations:write',
-  'messages:read',
-  'messages:write',
-  'messages:delete',
-  'webhooks:read',
-  'webhooks:write',
-  'keys:read',
-  'keys:write',
-  'usage:read',
-  'events:read',
-] as const
-
-export type Scope = (typeof SCOPES)[number]
+// The list is shared with the dashboard's Create key form; re-exported so callers keep importing it here.
+export { SCOPES, type Scope }
 
 const RESOURCES = new Set(SCOPES.map((s) => s.split(':')[0]!))
 const ACTIONS = new Set(SCOPES.map((s) => s.split(':')[1]!))

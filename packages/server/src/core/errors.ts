@@ -5,11 +5,12 @@
 export const ERROR_CODES = {
   invalid_request: { status: 400, title: 'Bad Request', when: 'Malformed JSON, a bad header, x-api-key and Authorization carrying different keys, or an HTTP request the server cannot parse.' },
   validation_failed: { status: 400, title: 'Bad Request', when: 'The body or query does not match the schema (unknown body fields included); errors[] names each parameter.' },
-  authentication_required: { status: 401, title: 'Unauthorized', when: 'No credential at all: send x-api-key or Authorization: Bearer.' },
+  authentication_required: { status: 401, title: 'Unauthorized', when: 'No credential at all: send x-api-key or Authorization: Bearer. Also a dashboard session cookie whose session has ended (signed out or past its 12 hours).' },
   invalid_api_key: { status: 401, title: 'Unauthorized', when: 'The key is unknown, malformed, fails its checksum, is revoked or expired. One answer for all, on purpose.' },
   invalid_token: { status: 401, title: 'Unauthorized', when: 'The session token is malformed, badly signed, for another audience, or names an unknown signing key.' },
   token_expired: { status: 401, title: 'Unauthorized', when: 'The session token is past its exp: ask your session route for a new one.' },
   token_revoked: { status: 401, title: 'Unauthorized', when: "The user's tokens were revoked after this one was minted, or the user was deleted." },
+  invalid_signature: { status: 401, title: 'Unauthorized', when: 'A signed leak report whose signature is missing, names an unknown public key, or does not verify over the body as sent.' },
   tenant_mismatch: { status: 401, title: 'Unauthorized', when: "x-tenant-id (or x-sender-id) names another tenant than the key's." },
   insufficient_scope: { status: 403, title: 'Forbidden', when: 'The key or token lacks the scope the endpoint needs; detail names it.' },
   forbidden: { status: 403, title: 'Forbidden', when: 'Authenticated but not allowed: not a member, not the sender, an end user on a tenant endpoint, or a suspended tenant.' },

@@ -12,6 +12,10 @@ export const ID_PREFIX = {
   visitor: 'vis_',
   request: 'req_',
   connection: 'conn_',
+  /** A dashboard sign-in session (never shown: the browser holds only its cookie). */
+  dashboardSession: 'dss_',
+  device: 'dev_',
+  push: 'psh_',
 } as const
 
 export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'

@@ -41,6 +41,15 @@ export interface DeliveryHandler {
    * disabled, say). `final`: no retry follows.
    */
   recorded(trx: Kysely<Database>, delivery: Delivery, outcome: AttemptOutcome, final: boolean, now: number): Promise<void>
+  /** Instead of `recorded` once per outcome: all the outcomes of one transaction at once (fewer statements). */
+  recordedAll?(trx: Kysely<Database>, outcomes: readonly RecordedOutcome[], now: number): Promise<void>
+}
+
+/** An outcome written, for DeliveryHandler.recordedAll. */
+export interface RecordedOutcome {
+  delivery: Delivery
+  outcome: AttemptOutcome
+  final: boolean
 }
 
 export interface WorkerOptions {
@@ -56,6 +65,11 @@ export interface WorkerOptions {
   orderWaitMs: number
   /** How long closing waits for running attempts before abandoning them to a later attempt. */
   closeGraceMs: number
+  /**
+   * How long finished outcomes gather before they are written (default: those of one turn of the
+   * event loop). Longer means fewer, larger transactions; the rows stay leased meanwhile.
+   */
+  flushDelayMs?: number
 }
 
 export interface WorkerEvents {
@@ -176,19 +190,27 @@ export class DeliveryWorker {
     // Whether the queue ran out of claimable rows (else this node holds all it may, and finished
     // attempts wake it).
     let drained = false
+    // Whether the last look was skipped (nothing claimable since the previous look, whose timer stands).
+    let skipped = false
     const { concurrency, perDestination } = this.options
+    // A destination is claimed for again once it has room for half a round, not for every row
+    // that finishes: one claim (two queries, and the consumer's prepare) per many rows.
+    const least = Math.max(1, Math.floor(perDestination / 2))
     try {
       do {
         this.again = false
+        skipped = false
         // Writes that fall behind stop the claiming too: what is finished waits in memory.
         while (!this.closed && this.heldTotal < CLAIM_AHEAD * concurrency && this.unwritten < CLAIM_AHEAD * concurrency) {
+          skipped = false
           // No more candidates than one destination may take: one with a backlog fills a claim
           // with rows it has no room for otherwise (the next claim passes over it).
           const limit = Math.min(CLAIM_AHEAD * perDestination, CLAIM_AHEAD * concurrency - this.heldTotal)
           const room = (destination: string) => CLAIM_AHEAD * perDestination - (this.held.get(destination) ?? 0)
-          const full = [...this.held.keys()].filter((destination) => room(destination) <= 0)
+          const full = [...this.held.keys()].filter((destination) => room(destination) < least)
           if (this.nothingOutside && [...this.nothingOutside].every((destination) => full.includes(destination))) {
             drained = true
+            skipped = true
             break
           }
           const { leased, drained: out } = await this.queue.claim({
@@ -209,7 +231,8 @@ export class DeliveryWorker {
     } catch (error) {
       this.events.onError(error, 'claiming deliveries')
     }
-    if (!this.closed) await this.scheduleNext(drained)
+    // Skipped: nothing became claimable since the look that set the pending timer, which stands.
+    if (!this.closed && !(skipped && this.timer)) await this.scheduleNext(drained)
   }
 
   private async hold(batch: Delivery[]): Promise<void> {
@@ -281,10 +304,12 @@ export class DeliveryWorker {
   private flushSoon(): void {
     if (this.flushScheduled) return
     this.flushScheduled = true
-    setImmediate(() => {
+    const flush = () => {
       this.flushScheduled = false
       void this.flush()
-    })
+    }
+    if (this.options.flushDelayMs) setTimeout(flush, this.options.flushDelayMs)
+    else setImmediate(flush)
   }
 
   /** Writes every finished outcome in one transaction; the next batch waits for this one. */
@@ -320,9 +345,9 @@ export class DeliveryWorker {
     try {
       written = await this.queue.transaction(async (trx) => {
         const ids = await this.queue.record(trx, this.owner, recorded, now)
-        for (const { delivery, outcome, retryAt } of recorded) {
-          if (ids.has(delivery.id)) await this.handler.recorded(trx, delivery, outcome, retryAt === null, now)
-        }
+        const outcomes = recorded.filter(({ delivery }) => ids.has(delivery.id)).map(({ delivery, outcome, retryAt }) => ({ delivery, outcome, final: retryAt === null }))
+        if (this.handler.recordedAll) await this.handler.recordedAll(trx, outcomes, now)
+        else for (const { delivery, outcome, final } of outcomes) await this.handler.recorded(trx, delivery, outcome, final, now)
         return ids
       })
     } catch (error) {
@@ -357,7 +382,10 @@ export class DeliveryWorker {
     }
     if (this.closed) return
     if (this.timer) clearTimeout(this.timer)
-    this.timer = setTimeout(() => this.wake(), delay)
+    this.timer = setTimeout(() => {
+      this.timer = null
+      this.wake()
+    }, delay)
     this.timer.unref()
   }
 }

@@ -27,6 +27,13 @@ export function keyFromRow(row: Selectable<ApiKeysTable>): KeyRecord {
   }
 }
 
+/** Where a key was found in public, as GET /v1/keys/{id} shows it (API.md §11; written by leaks/). */
+export interface KeyLeakReport {
+  url: string
+  source: string
+  reportedAt: string
+}
+
 /** The public face of a key: never its plaintext or hash. */
 export function keyView(key: KeyRecord, lastUsedAt = key.lastUsedAt) {
   return {

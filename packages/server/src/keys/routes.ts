@@ -52,8 +52,11 @@ export const keyRoutes: FastifyPluginAsyncTypebox<{ keys: KeyService }> = async 
 
   app.get(
     '/v1/keys/:id',
-    { config: read, schema: { tags, operationId: 'keys.get', summary: 'Get a key', params: IdParams, response: { 200: ref(KeySchema) } } },
-    async (request) => keys.get(secretCaller(request), request.params.id),
+    {
+      config: read,
+      schema: { tags, operationId: 'keys.get', summary: 'Get a key, with where it was reported leaked (leakReports)', params: IdParams, response: { 200: ref(KeySchema) } },
+    },
+    async (request) => keys.getWithLeakReports(secretCaller(request), request.params.id),
   )
 
   app.patch(

@@ -1,5 +1,14 @@
 import { Type } from '@fastify/type-provider-typebox'
-import { Metadata, Nullable, Page, RateLimitSchema, Timestamp, named } from '../http/schemas.js'
+import { Metadata, Nullable, Page, RateLimitSchema, Timestamp, named, ref } from '../http/schemas.js'
+
+export const LeakReportSchema = named(
+  'LeakReport',
+  Type.Object({
+    url: Type.String({ description: 'Where the key was found, as the reporter gave it', examples: ['https://github.com/acme/app/blob/abc123/.env'] }),
+    source: Type.String({ description: 'What the reporter scanned: content, commit, issue_comment…', examples: ['content'] }),
+    reportedAt: Timestamp,
+  }),
+)
 
 export const KeySchema = named('Key', Type.Object({
   id: Type.String({ examples: ['key_3kTq9w2XbZ7yV1mN8pLr4a'] }),
@@ -16,6 +25,11 @@ export const KeySchema = named('Key', Type.Object({
   visitorTtlSeconds: Nullable(Type.Integer({ description: 'Visitor token inactivity lifetime (publishable keys); null = 1800' })),
   rateLimit: Nullable(RateLimitSchema),
   metadata: Nullable(Metadata),
+  leakReports: Type.Optional(
+    Type.Array(ref(LeakReportSchema), {
+      description: 'GET /v1/keys/{id} only: where the key was reported found in public, oldest first (API.md §11). One entry per place.',
+    }),
+  ),
 }))
 
 export const keySchemaWithSecret = named(

@@ -17,9 +17,9 @@ import { nowIso } from '../lib/time.js'
 import type { Database } from '../storage/schema.js'
 import type { RateLimit, Tenant } from '../core/tenant.js'
 import { type KeyRecord, keyStatus } from '../core/key-record.js'
-import { keyView } from './model.js'
+import { type KeyLeakReport, keyView } from './model.js'
 import { domainEvent } from '../events/outbox.js'
-import type { UnitOfWork } from '../events/unit-of-work.js'
+import type { Emit, UnitOfWork } from '../events/unit-of-work.js'
 import type { KeyChanges, KeyStore } from './store.js'
 
 export interface CreateKeyInput {
@@ -37,6 +37,11 @@ export type PatchKeyInput = Partial<
   Pick<CreateKeyInput, 'name' | 'scopes' | 'allowedOrigins' | 'rateLimit' | 'metadata' | 'visitorTtlSeconds'>
 >
 
+/** Where a key's leak reports are read from (leaks/store.ts): keys/ does not depend on leaks/. */
+export interface LeakReportsOfKey {
+  forKey(keyId: string): Promise<KeyLeakReport[]>
+}
+
 export class KeyService {
   constructor(
     private readonly store: KeyStore,
@@ -45,6 +50,8 @@ export class KeyService {
     private readonly lastUsed: LastUsedTracker,
     /** Creating, revoking and rolling commit with their key.* event (webhooks). */
     private readonly uow: UnitOfWork,
+    /** Shown by GET /v1/keys/{id} (API.md §11). */
+    private readonly leakReports: LeakReportsOfKey,
   ) {}
 
   planOf(tenant: Tenant): PlanConfig {
@@ -118,6 +125,12 @@ export class KeyService {
     return this.view(await this.find(caller, id))
   }
 
+  /** One key with where it was reported leaked: GET /v1/keys/{id} (the list leaves them out, one query fewer per key). */
+  async getWithLeakReports(caller: SecretCaller, id: string) {
+    const key = await this.find(caller, id)
+    return { ...this.view(key), leakReports: await this.leakReports.forKey(key.id) }
+  }
+
   async patch(caller: SecretCaller, id: string, input: PatchKeyInput) {
     const key = await this.find(caller, id)
     // Editing a wider key (say, cutting its rate limit to nothing) is as much an attack as revoking it.
@@ -144,15 +157,26 @@ export class KeyService {
   async revoke(caller: SecretCaller, id: string) {
     const key = await this.find(caller, id)
     this.checkWithinCaller(caller, key)
-    if (key.revokedAt === null) {
-      const now = nowIso()
-      await this.uow.run(async (trx, emit) => {
-        await this.store.update(key.id, { revokedAt: now }, now, trx)
-        emit(domainEvent('key.revoked', key, null, this.view({ ...key, revokedAt: now, updatedAt: now })))
-      })
-      this.invalidations.publish({ type: 'key', hash: key.keyHash })
-    }
+    await this.revokeRecord(key)
     return this.get(caller, id)
+  }
+
+  /**
+   * The one revocation path (a caller's revoke, a leak report): unless the key is revoked already,
+   * its row, its key.revoked event and whatever `along` writes and emits commit together, then every
+   * node forgets the key (at once here, through the broker elsewhere). The update is conditional, so
+   * of two revocations racing for one key exactly one returns true and emits.
+   */
+  async revokeRecord(key: KeyRecord, along?: (trx: Kysely<Database>, emit: Emit, revokedAt: string) => Promise<void>): Promise<boolean> {
+    const now = nowIso()
+    const revoked = await this.uow.run(async (trx, emit) => {
+      if (!(await this.store.revoke(key.id, now, trx))) return false
+      emit(domainEvent('key.revoked', key, null, this.view({ ...key, revokedAt: now, updatedAt: now })))
+      await along?.(trx, emit, now)
+      return true
+    })
+    if (revoked) this.invalidations.publish({ type: 'key', hash: key.keyHash })
+    return revoked
   }
 
   /**

@@ -102,6 +102,17 @@ export class KeyStore {
       .execute()
   }
 
+  /** Sets revoked_at unless the key is revoked already; true when this call revoked it. */
+  async revoke(id: string, at: string, db: Kysely<Database> = this.db): Promise<boolean> {
+    const result = await db
+      .updateTable('api_keys')
+      .set({ revoked_at: at, updated_at: at })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst()
+    return Number(result.numUpdatedRows) > 0
+  }
+
   /** Keys rolled into `id` that still work (in their grace period). */
   async activePredecessors(tenantId: string, environment: Environment, id: string, now: string): Promise<KeyRecord[]> {
     const rows = await this.db

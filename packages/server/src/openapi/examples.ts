@@ -111,6 +111,10 @@ export const EXAMPLES: Record<string, Examples> = {
     request: { errorRate: { percent: 5, minRequests: 100 }, nearLimit: { percent: 80 } },
     responses: { 200: { errorRate: { percent: 5, minRequests: 100 }, nearLimit: { percent: 80 } } },
   },
+  'security.leakedKeys.report': {
+    request: [{ token: 'sk_live_Qw3e…7uI9', type: 'parley_secret_key', url: 'https://github.com/acme/app/blob/abc123/.env', source: 'content' }],
+    responses: { 200: [{ token_hash: '0f2c7d9e6b1a4c3f8e5d2b9a7c6e1f4d3b8a5c2e9f7d6b1a4c3e8f5d2b9a7c6e', token_type: 'parley_secret_key', label: 'true_positive' }] },
+  },
 }
 
 /** The document with the examples in place; an example for a missing operation or status is a bug. */

@@ -26,7 +26,9 @@ export function codesOf(route: RouteFacts): Set<ErrorCode> {
   if (['POST', 'PUT', 'PATCH'].includes(route.method)) add('invalid_request', 'payload_too_large', 'unsupported_media_type')
   if (route.hasParams) add('not_found')
   const { policy } = route
-  if (policy) {
+  // A signed route takes no credential; a bad signature counts as a failed authentication.
+  if (policy?.signed) add('invalid_signature', 'rate_limited')
+  if (policy && policy.callers.length > 0) {
     // Whatever the route takes, any credential may be presented, and each kind fails its own way;
     // no route takes every kind, and any tenant may be suspended.
     add('invalid_request', 'authentication_required', 'invalid_api_key', 'invalid_token', 'token_expired', 'token_revoked', 'tenant_mismatch')

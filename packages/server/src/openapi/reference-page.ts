@@ -29,7 +29,7 @@ export function renderReference(doc: Document): string {
       const params = (op.parameters ?? []).map((p) => `<li><code>${escape(p.name)}</code> (${p.in}${p.required ? ', required' : ''})</li>`)
       const body = op.requestBody?.content?.['application/json']
       const card = `<section class="op"><h3><span class="m ${method}">${method.toUpperCase()}</span> <code>${escape(path)}</code> <code class="id">${escape(op.operationId ?? '')}</code></h3>
-<p>${escape(op.summary ?? '')}</p><p class="auth">Credentials: ${credentials(op.security ?? []).join(' · ')}</p>${params.length ? `<ul>${params.join('')}</ul>` : ''}
+<p>${escape(op.summary ?? '')}</p><p class="auth">Credentials: ${credentials(op.security ?? [], signsIn(op)).join(' · ')}</p>${params.length ? `<ul>${params.join('')}</ul>` : ''}
 ${body ? `<details><summary>Request body</summary><pre>${escape(JSON.stringify(body.schema, null, 2))}</pre></details>` : ''}
 ${body?.example ? `<details><summary>Example</summary><pre>${escape(JSON.stringify(body.example, null, 2))}</pre></details>` : ''}
 <p class="st">Responses: ${responses(op)}</p></section>`
@@ -46,7 +46,7 @@ ${body?.example ? `<details><summary>Example</summary><pre>${escape(JSON.stringi
 }
 
 /** The operation's security requirements in words: one entry per credential, with the scope it needs. */
-function credentials(requirements: SecurityRequirement[]): string[] {
+function credentials(requirements: SecurityRequirement[], signsIn = false): string[] {
   const withScope = (what: string, scopes: string[] | undefined) => (scopes?.length ? `${what} with <code>${escape(scopes.join(' '))}</code>` : what)
   const takesSecret = requirements.some((r) => r.secretKey)
   const words = requirements.map((r) => {
@@ -55,9 +55,18 @@ function credentials(requirements: SecurityRequirement[]): string[] {
     if (r.publishableKey) return 'publishable key in <code>x-api-key</code>'
     if (r.adminKey) return takesSecret ? 'admin key acting on a tenant (<code>x-tenant-id</code>, <code>x-environment</code>)' : 'admin key'
     if (r.secretKeyHeader) return null // the secret key again, in x-api-key
+    if (r.codeHostSignature) return 'a code host’s signature (<code>Github-Public-Key-Identifier</code>, <code>Github-Public-Key-Signature</code>)'
+    if (r.dashboardSession) return 'the dashboard session cookie (<code>parley_dashboard</code>)'
+    if (signsIn) return 'the admin key or a secret key in the <code>key</code> body field'
     return 'publishable key in the <code>apiKey</code> body field'
   })
   return words.filter((word): word is string => word !== null)
+}
+
+/** The dashboard sign-in: a body `key` is the credential (an empty requirement, as no OpenAPI scheme sits in a body). */
+function signsIn(op: Operation): boolean {
+  const schema = op.requestBody?.content?.['application/json']?.schema as { properties?: Record<string, unknown> } | undefined
+  return schema?.properties?.key !== undefined
 }
 
 /** Each status, and for errors the codes it carries, linked to /docs/errors. */

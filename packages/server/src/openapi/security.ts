@@ -39,6 +39,29 @@ export const SECURITY_SCHEMES = {
       'The operator’s admin key. On an operation that takes a secret key it acts as an unscoped secret key of the tenant named by ' +
       '`x-tenant-id`, in the environment named by `x-environment: live|test` (both required).',
   },
+  dashboardSession: {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'parley_dashboard',
+    description:
+      'The dashboard’s session cookie, set by `POST /v1/dashboard/session` (HttpOnly, SameSite=Strict, 12 hours). Besides the session ' +
+      'operations, every operation that takes the admin key or a secret key also takes it when no credential header is sent: an ' +
+      'operator session as the admin key (with `x-tenant-id` and `x-environment` on tenant operations), a tenant session as the secret ' +
+      'key it signed in with. With it, POST, PUT, PATCH and DELETE need an `Origin` header of Parley’s own origin (else 403 forbidden).',
+  },
+  // A signed leak report (API.md §11) carries both headers: one requirement names the two schemes.
+  codeHostKeyIdentifier: {
+    type: 'apiKey',
+    in: 'header',
+    name: 'Github-Public-Key-Identifier',
+    description: 'The identifier of the code host’s public key that signed the report (among those at PARLEY_LEAK_REPORT_KEYS_URL or in PARLEY_LEAK_REPORT_KEYS).',
+  },
+  codeHostSignature: {
+    type: 'apiKey',
+    in: 'header',
+    name: 'Github-Public-Key-Signature',
+    description: 'Base64 of the DER ECDSA P-256 SHA-256 signature of the raw request body, as GitHub secret scanning partners receive it.',
+  },
 } as const
 
 export type SchemeName = keyof typeof SECURITY_SCHEMES
@@ -50,6 +73,10 @@ export type SecurityRequirement = Partial<Record<SchemeName, string[]>>
  */
 export function securityOf(policy: AuthPolicy, takesKeyInBody: boolean): SecurityRequirement[] {
   const scopes = policy.scope ? [policy.scope] : []
+  if (policy.signed === 'code-host') return [{ codeHostKeyIdentifier: [], codeHostSignature: [] }]
+  // Signing in takes the key in the body (no scheme describes that: no header needed); the session routes take only the cookie.
+  if (policy.dashboard === 'sign-in') return [{}]
+  if (policy.dashboard === 'session') return [{ dashboardSession: [] }]
   const requirements: SecurityRequirement[] = []
   for (const kind of policy.callers) {
     if (kind === 'secret') requirements.push({ secretKey: scopes }, { secretKeyHeader: scopes }, { adminKey: [] })

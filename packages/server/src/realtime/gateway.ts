@@ -14,6 +14,7 @@ import type { Logger } from 'pino'
 import { type RawData, WebSocketServer, type WebSocket } from 'ws'
 import { type Authenticator, type Presented, presentedIn } from '../auth/credentials.js'
 import type { Invalidation } from '../cluster/invalidations.js'
+import type { Presence } from '../cluster/presence.js'
 import { ApiError } from '../core/errors.js'
 import { writeRawProblem } from '../http/problem.js'
 import { requestIdOf } from '../http/request-id.js'
@@ -34,6 +35,8 @@ export interface GatewayOptions {
   frameLimit: { limit: number; windowSeconds: number }
   /** Open sockets per user or visitor, and per secret key. */
   socketCaps: SocketCapSettings
+  /** Told of every end user's socket, open and closed (push skips users with one, on any node). */
+  presence?: Presence
 }
 
 interface Frame {
@@ -218,11 +221,13 @@ export class RealtimeGateway {
     connection.heartbeatSlot = this.slots++ % HEARTBEAT_TICKS
     this.connections.add(connection)
     const uncount = this.caps.take(caller)
+    const absent = caller.kind === 'session' ? this.options.presence?.connected({ tenantId: caller.tenant.id, environment: caller.environment }, caller.userId) : undefined
     ws.on('pong', () => {
       connection.alive = true
     })
     ws.on('close', () => {
       uncount()
+      absent?.()
       this.connections.delete(connection)
       this.context.hub.leaveAll(connection)
     })

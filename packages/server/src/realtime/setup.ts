@@ -7,6 +7,7 @@
 import type { Logger } from 'pino'
 import type { Authenticator } from '../auth/credentials.js'
 import type { Invalidation, Invalidations } from '../cluster/invalidations.js'
+import type { Presence } from '../cluster/presence.js'
 import type { ConversationStore } from '../conversations/store.js'
 import type { EventBus } from '../events/bus.js'
 import type { TrustProxy } from '../lib/client-address.js'
@@ -32,6 +33,8 @@ export interface RealtimeDeps {
   /** PARLEY_TRUST_PROXY, to find an upgrade's client address as HTTP does. */
   trustProxy: TrustProxy
   socketCaps: SocketCapSettings
+  /** Who has a socket open, on any node (push notifications skip them). */
+  presence: Presence
   logger: Logger
 }
 
@@ -81,6 +84,7 @@ export function createRealtime(deps: RealtimeDeps): { gateway: RealtimeGateway; 
       publicUrl: deps.publicUrl,
       trustProxy: deps.trustProxy,
       socketCaps: deps.socketCaps,
+      presence: deps.presence,
       maxUnauthenticatedPerIp: 20,
       frameLimit: FRAME_RATE_LIMIT,
     },

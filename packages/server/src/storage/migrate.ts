@@ -10,6 +10,9 @@ import * as membersByUser from './migrations/006-members-by-user-covering.js'
 import * as messageIndexes from './migrations/007-message-indexes-that-append.js'
 import * as eventContent from './migrations/008-event-content-and-consumers.js'
 import * as webhooks from './migrations/009-webhooks-and-deliveries.js'
+import * as leakReports from './migrations/010-leak-reports.js'
+import * as push from './migrations/011-push.js'
+import * as dashboardSessions from './migrations/012-dashboard-sessions.js'
 
 type Step = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }
 
@@ -24,6 +27,9 @@ const STEPS: Record<string, Step> = {
   '007-message-indexes-that-append': messageIndexes,
   '008-event-content-and-consumers': eventContent,
   '009-webhooks-and-deliveries': webhooks,
+  '010-leak-reports': leakReports,
+  '011-push': push,
+  '012-dashboard-sessions': dashboardSessions,
 }
 
 class StaticProvider implements MigrationProvider {

@@ -187,7 +187,7 @@ export interface AlertEventsTable {
  */
 export interface DeliveriesTable {
   id: string
-  /** Which consumer of the queue: 'webhook' (push later). */
+  /** Which consumer of the queue: 'webhook' or 'push'. */
   kind: string
   /** Where it goes (a webhook endpoint id): the unit of concurrency and fairness. */
   destination: string
@@ -234,6 +234,100 @@ export interface WebhookEndpointsTable {
   updated_at: string
 }
 
+/** Where a key was found in public (leaks/store.ts): one row per key and place, never the key itself. */
+export interface LeakReportsTable {
+  key_id: string
+  /** Hex SHA-256 of the URL and source: the same report twice is one row. */
+  place: string
+  url: string
+  source: string
+  reported_at: string
+}
+
+/** A tenant environment's push provider (push/settings.ts): public settings, and the private key(s) sealed by the KEK. */
+export interface PushProvidersTable {
+  tenant_id: string
+  environment: 'live' | 'test'
+  type: 'apns' | 'fcm' | 'webpush'
+  /** JSON of the public fields. */
+  settings: string
+  /** The private key(s), sealed by the KEK; never stored in the clear. */
+  secret: string
+  created_at: string
+  updated_at: string
+}
+
+/** Where a user's notifications go (push/devices.ts). */
+export interface PushDevicesTable {
+  id: string
+  tenant_id: string
+  environment: 'live' | 'test'
+  user_id: string
+  provider: 'apns' | 'fcm' | 'webpush'
+  platform: 'ios' | 'android' | 'web'
+  /** The APNs or FCM token, or a Web Push subscription's endpoint. */
+  token: string
+  /** JSON `{ p256dh, auth }` of a Web Push subscription; null otherwise. */
+  keys: string | null
+  created_at: string
+  /** Registered or pushed to: the 26th device of a user replaces the least recently used. */
+  last_used_at: string
+}
+
+/** A member who muted a conversation (push/mutes.ts). */
+export interface PushMutesTable {
+  tenant_id: string
+  environment: 'live' | 'test'
+  conversation_id: string
+  user_id: string
+  /** Null: muted until unmuted. */
+  until: string | null
+  created_at: string
+}
+
+/** One notification (a message to one device), as the push log lists it (push/log.ts). */
+export interface PushLogTable {
+  id: string
+  tenant_id: string
+  environment: 'live' | 'test'
+  user_id: string
+  device_id: string
+  provider: 'apns' | 'fcm' | 'webpush'
+  conversation_id: string
+  message_id: string
+  event_id: string
+  event_position: number
+  status: 'pending' | 'sent' | 'failed' | 'pruned' | 'test'
+  /** Attempts made so far. */
+  attempt: number
+  response_status: number | null
+  reason: string | null
+  /** JSON of what it says (PushMessage), only while it waits to be sent. */
+  message: string | null
+  /** JSON of what would have been sent, only in test mode. */
+  payload: string | null
+  created_at: string
+  updated_at: string
+}
+
+/**
+ * Dashboard sign-in sessions (auth/dashboard-sessions.ts): only the SHA-256 of the cookie is
+ * stored. Tenant sessions name their key; operator sessions carry the admin key's hash sealed
+ * by the KEK instead.
+ */
+export interface DashboardSessionsTable {
+  id: string
+  token_hash: string
+  kind: 'operator' | 'tenant'
+  key_id: string | null
+  tenant_id: string | null
+  environment: 'live' | 'test' | null
+  admin_key_seal: string | null
+  created_at: string
+  expires_at: string
+  revoked_at: string | null
+}
+
 export interface Database {
   meta: MetaTable
   tenants: TenantsTable
@@ -253,4 +347,10 @@ export interface Database {
   alert_events: AlertEventsTable
   deliveries: DeliveriesTable
   webhook_endpoints: WebhookEndpointsTable
+  leak_reports: LeakReportsTable
+  push_providers: PushProvidersTable
+  push_devices: PushDevicesTable
+  push_mutes: PushMutesTable
+  push_log: PushLogTable
+  dashboard_sessions: DashboardSessionsTable
 }

@@ -22,6 +22,7 @@ const DESCRIPTIONS: Record<EventType, string> = {
   'key.revoked': 'An API key was revoked. data: the key.',
   'key.rolled': 'An API key was replaced by a new one. data: the new key and previous: { id, expiresAt }.',
   'key.alert': 'A usage alert rule fired for a key. data: { alertId, keyId, rule, … } with the rule\'s figures.',
+  'key.leaked': 'A key was reported found in public and revoked for it (a key.revoked comes with it). data: { keyId, environment, url, source }.',
   'webhook.test': 'Sent on request (POST /v1/webhooks/{id}/test) to one endpoint, whatever its event filter.',
 }
 

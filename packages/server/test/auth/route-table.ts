@@ -7,12 +7,18 @@
  * To add a route, add one row:
  *   method, path  exactly as registered (Fastify syntax: `/v1/things/:id`)
  *   callers       the credential kinds the contract admits ('secret' also covers the admin key
- *                 acting on a tenant with x-tenant-id + x-environment)
+ *                 acting on a tenant with x-tenant-id + x-environment); none for a route that takes
+ *                 no Parley credential and checks a signature instead (then give `signed`)
  *   scope         the scope a secret key or session token needs (omit when none)
  *   endUsers      with 'session' in callers: which end users the route's own rules let through
  *                 (default both; the other kind gets 403 forbidden from those rules)
  *   ok            the status a valid call answers
  *   body          a minimal valid body, or a function of the fixture's ids when it needs them
+ *   signed        with no callers: the headers that sign a body (sent as JSON text); every credential
+ *                 case then expects 401 invalid_signature, since none of them signs
+ *   dashboard     the dashboard's session routes: 'sign-in' reads the key in its body, not a header
+ *                 (the credential cases skip it: test/dashboard/ covers it); 'session' takes only
+ *                 the session cookie (its primary credential; any other gets 403 key_type_not_allowed)
  *   fixture       how to make the ids in its path (and body) exist, as the caller's own tenant and
  *                 environment: one of FIXTURES below, or a new function of the same shape. What an
  *                 end user acts on (a conversation, a message) is made so that `owner.actor()` may
@@ -20,9 +26,12 @@
  *                 cases call as that actor, so their answer comes from the credential alone.
  * Credential cases live in auth-table.test.ts (CASES); add one there to test every route against it.
  */
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import type { InjectOptions } from 'fastify'
 import type { CallerKind } from '../../src/core/caller.js'
 import type { Scope } from '../../src/auth/scopes.js'
+import { generateKey } from '../../src/auth/key-format.js'
+import { TEST_CODE_HOST_KEY, reported, signedHeaders } from '../helpers/leak-reports.js'
 import type { TestParley } from '../helpers/parley.js'
 import { uniqueSuffix } from '../helpers/values.js'
 
@@ -46,7 +55,7 @@ export interface Owner {
 }
 
 export type Fixture = (owner: Owner) => Promise<Ids>
-export type Body = Record<string, unknown>
+export type Body = Record<string, unknown> | unknown[]
 
 export interface RouteRow {
   method: Method
@@ -56,6 +65,8 @@ export interface RouteRow {
   endUsers?: readonly EndUser[]
   ok: number
   body?: Body | ((ids: Ids) => Body)
+  signed?: (body: string) => Record<string, string>
+  dashboard?: 'sign-in' | 'session'
   fixture?: Fixture
 }
 
@@ -108,6 +119,18 @@ export const FIXTURES = {
     }
     throw new Error('the test event was never queued')
   },
+  /** A new unscoped secret key of the caller's own tenant and environment, for a body that carries it. */
+  secretKey: async (o: Owner) => ({ key: (await o.secret('POST', '/v1/keys', { name: 'fixture', type: 'secret' })).key as string }),
+  /** A device the actor registered itself. Visitors have none (the route refuses them before looking): a made-up id. */
+  ownDevice: async (o: Owner) => {
+    if ((await o.actor()).startsWith('vis_')) return { id: 'dev_visitorsHaveNoDevices00' }
+    return { id: (await o.session('POST', '/v1/me/devices', { provider: 'apns', token: apnsToken() })).id as string }
+  },
+  /** A user (`userId`) with a device (`id`) the tenant registered. */
+  userDevice: async (o: Owner) => {
+    const userId = await user(o)
+    return { userId, id: (await o.secret('POST', `/v1/users/${userId}/devices`, { provider: 'apns', token: apnsToken() })).id as string }
+  },
 } satisfies Record<string, Fixture>
 
 /** Hosts under .invalid never resolve: an endpoint that passes the address rules and reaches nobody. */
@@ -122,7 +145,36 @@ async function webhook(o: Owner) {
   return { id: (await o.secret('POST', '/v1/webhooks', { url: HOOK_URL, events: ['*'] })).id as string }
 }
 
+/** A fresh APNs device token (64 hex characters). */
+const apnsToken = () => randomBytes(32).toString('hex')
+
+/** Provider settings that pass every check (real key kinds; nothing is sent with them here). */
+const PUSH_SETTINGS = {
+  apns: {
+    teamId: 'TEAM123456',
+    keyId: 'KEY1234567',
+    bundleId: 'com.example.chat',
+    production: false,
+    privateKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+  },
+  fcm: {
+    serviceAccount: {
+      project_id: 'parley-test',
+      client_email: 'push@parley-test.iam.gserviceaccount.com',
+      private_key: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    },
+  },
+  webpush: { subject: 'mailto:ops@example.com' },
+}
+
+/** The provider set first, so that removing it succeeds. */
+const pushProvider = (type: keyof typeof PUSH_SETTINGS) => async (o: Owner) => (await o.secret('PUT', `/v1/push/providers/${type}`, PUSH_SETTINGS[type]), {})
+
+/** A route that takes no Parley credential: a code host signs what it sends (§11). */
+const NONE = [] as const
 const ADMIN = ['admin'] as const
+/** Whoever signs in to the dashboard: the operator, or a tenant's secret key. */
+const DASHBOARD = ['admin', 'secret'] as const
 const SECRET = ['secret'] as const
 const CHAT = ['secret', 'session'] as const
 const SESSION = ['session'] as const
@@ -202,13 +254,41 @@ export const ROUTES: RouteRow[] = [
   { method: 'POST', path: '/v1/webhooks/:id/recover', callers: SECRET, scope: 'webhooks:write', ok: 202, body: () => ({ since: new Date(Date.now() - 3600_000).toISOString() }), fixture: FIXTURES.webhook },
   { method: 'GET', path: '/v1/webhooks/:id/deliveries', callers: SECRET, scope: 'webhooks:read', ok: 200, fixture: FIXTURES.webhook },
   { method: 'POST', path: '/v1/webhooks/:id/deliveries/:deliveryId/retry', callers: SECRET, scope: 'webhooks:write', ok: 202, fixture: FIXTURES.webhookDelivery },
+
+  // Push (§10): providers and the log (secret key); a user's own devices (any user token, no
+  // extra scope; visitors are refused by the route's rules); any user's devices (secret key); mutes.
+  ...(['apns', 'fcm', 'webpush'] as const).flatMap((type): RouteRow[] => [
+    { method: 'PUT', path: `/v1/push/providers/${type}`, callers: SECRET, scope: 'push:write', ok: 200, body: PUSH_SETTINGS[type] },
+    { method: 'DELETE', path: `/v1/push/providers/${type}`, callers: SECRET, scope: 'push:write', ok: 204, fixture: pushProvider(type) },
+  ]),
+  { method: 'GET', path: '/v1/push/providers', callers: SECRET, scope: 'push:read', ok: 200 },
+  { method: 'GET', path: '/v1/push/deliveries', callers: SECRET, scope: 'push:read', ok: 200 },
+  { method: 'POST', path: '/v1/me/devices', callers: SESSION, endUsers: USERS_ONLY, ok: 201, body: () => ({ provider: 'apns', token: apnsToken() }) },
+  { method: 'GET', path: '/v1/me/devices', callers: SESSION, endUsers: USERS_ONLY, ok: 200 },
+  { method: 'DELETE', path: '/v1/me/devices/:id', callers: SESSION, endUsers: USERS_ONLY, ok: 204, fixture: FIXTURES.ownDevice },
+  { method: 'POST', path: '/v1/users/:userId/devices', callers: SECRET, scope: 'push:write', ok: 201, body: () => ({ provider: 'apns', token: apnsToken() }), fixture: FIXTURES.user },
+  { method: 'GET', path: '/v1/users/:userId/devices', callers: SECRET, scope: 'push:read', ok: 200, fixture: FIXTURES.user },
+  { method: 'DELETE', path: '/v1/users/:userId/devices/:id', callers: SECRET, scope: 'push:write', ok: 204, fixture: FIXTURES.userDevice },
+  { method: 'PUT', path: '/v1/conversations/:id/mute', callers: SESSION, ok: 204, body: { until: '2099-01-01T00:00:00Z' }, fixture: FIXTURES.conversation },
+  { method: 'DELETE', path: '/v1/conversations/:id/mute', callers: SESSION, ok: 204, fixture: FIXTURES.conversation },
+
+  // Leaked-key reports (§11): a well-formed key nobody holds, so reporting it revokes nothing.
+  { method: 'POST', path: '/v1/security/leaked-keys', callers: NONE, ok: 200, body: [reported(generateKey('sk_live_'))], signed: (body) => signedHeaders(body, TEST_CODE_HOST_KEY) },
+  { method: 'POST', path: '/v1/admin/leaked-keys', callers: ADMIN, ok: 200, body: [reported(generateKey('sk_live_'))] },
+
+  // The dashboard's sign-in session (DASHBOARD.md): the admin key or a secret key in the body, then the cookie alone.
+  { method: 'POST', path: '/v1/dashboard/session', callers: DASHBOARD, dashboard: 'sign-in', ok: 200, body: (ids) => ({ key: ids.key }), fixture: FIXTURES.secretKey },
+  { method: 'GET', path: '/v1/dashboard/session', callers: DASHBOARD, dashboard: 'session', ok: 200 },
+  { method: 'DELETE', path: '/v1/dashboard/session', callers: DASHBOARD, dashboard: 'session', ok: 204 },
 ]
 
 export const admits = (route: RouteRow, kind: CallerKind): boolean => route.callers.includes(kind)
 export const isOperatorRoute = (route: RouteRow): boolean => route.callers.length === 1 && route.callers[0] === 'admin'
+/** No Parley credential: the route checks a signature (its row's `signed`). */
+export const isSignedRoute = (route: RouteRow): boolean => route.callers.length === 0
 export const hasPathIds = (route: RouteRow): boolean => route.path.includes('/:')
 /** Only a publishable key may call it (§1.2: identity/init, GET /v1/tenant). */
-export const isPublishableOnly = (route: RouteRow): boolean => route.callers.every((kind) => kind === 'publishable')
+export const isPublishableOnly = (route: RouteRow): boolean => route.callers.length > 0 && route.callers.every((kind) => kind === 'publishable')
 /** Does the route take a session token of this kind of end user, its own rules included? */
 export const admitsEndUser = (route: RouteRow, who: EndUser): boolean =>
   admits(route, 'session') && (route.endUsers ?? ['user', 'visitor']).includes(who)

@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto'
 import { SCOPES, type Scope } from '../../src/auth/scopes.js'
 import type { TestParley, TestTenant } from '../helpers/parley.js'
 import { claimsFor, signWithParleyKey } from '../helpers/session-helpers.js'
-import { type EndUser, type Method, type Owner, type RouteRow, admits, endUserOf, isOperatorRoute } from './route-table.js'
+import { fromDashboard, sessionCookie } from '../helpers/dashboard.js'
+import { type EndUser, type Method, type Owner, type RouteRow, admits, bodyOf, endUserOf, isOperatorRoute, isSignedRoute } from './route-table.js'
 
 export type Headers = Record<string, string>
 export type Where = 'self' | 'otherTenant' | 'otherEnvironment'
@@ -162,8 +163,38 @@ export class World {
     return this.once(`publishable of ${where}`, async () => (await this.owner(where).secret('POST', '/v1/keys', { name: 'widget', type: 'publishable' })).key as string)
   }
 
+  /**
+   * A new dashboard session, as the dashboard page sends it (the cookie, and Parley's own Origin):
+   * the tenant's unscoped live key, or the operator. New each time: a case may sign it out.
+   */
+  async dashboard(who: 'tenant' | 'operator'): Promise<Headers> {
+    return fromDashboard(this.t, await sessionCookie(this.t, who === 'tenant' ? this.secret : this.t.adminKey))
+  }
+
+  /** A dashboard session that has ended: signed out, or its key revoked since sign-in. */
+  endedDashboard(how: 'signed out' | 'key revoked'): Promise<Headers> {
+    return this.once(`dashboard session ${how}`, async () => {
+      const owner = this.owner('self')
+      if (how === 'signed out') {
+        const headers = await this.dashboard('tenant')
+        const res = await this.t.call('DELETE', '/v1/dashboard/session', { headers })
+        if (res.status !== 204) throw new Error(`sign-out failed: ${res.status} ${res.text}`)
+        return headers
+      }
+      const key = await owner.secret('POST', '/v1/keys', { name: 'signed in, then revoked', type: 'secret' })
+      const headers = fromDashboard(this.t, await sessionCookie(this.t, key.key))
+      await owner.secret('POST', `/v1/keys/${key.id}/revoke`)
+      return headers
+    })
+  }
+
   /** The credential a route is normally called with. */
   async primary(route: RouteRow): Promise<Headers> {
+    // The dashboard sign-in's key is in its body; its session routes take the cookie.
+    if (route.dashboard === 'sign-in') return {}
+    if (route.dashboard === 'session') return this.dashboard('tenant')
+    // The body is JSON.stringify'd when sent (TestParley.call), so these are the bytes signed.
+    if (isSignedRoute(route)) return route.signed!(JSON.stringify(bodyOf(route, {})))
     if (isOperatorRoute(route)) return bearer(this.t.adminKey)
     if (admits(route, 'secret')) return bearer(this.secret)
     if (admits(route, 'publishable')) return apiKey(await this.publishable())

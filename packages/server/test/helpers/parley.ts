@@ -123,11 +123,14 @@ export async function startParley(
   }
 }
 
-/** Two Parley nodes sharing one fresh PostgreSQL database (no Redis), closed and dropped afterwards. */
-export async function withTwoNodes(test: (a: TestParley, b: TestParley) => Promise<void>): Promise<void> {
+/**
+ * Two Parley nodes sharing one fresh PostgreSQL database (no Redis unless `env` sets
+ * PARLEY_REDIS_URL), both with `env`, closed and dropped afterwards.
+ */
+export async function withTwoNodes(test: (a: TestParley, b: TestParley) => Promise<void>, env: Record<string, string> = {}): Promise<void> {
   const database = await createTestDatabase('postgres')
-  const a = await startParley({ databaseUrl: database.url })
-  const b = await startParley({ databaseUrl: database.url })
+  const a = await startParley({ databaseUrl: database.url, env })
+  const b = await startParley({ databaseUrl: database.url, env })
   try {
     await test(a, b)
   } finally {
