@@ -15,6 +15,7 @@ const runs = [
   ['messages/run.mjs'],
   ['fanout/run.mjs', '--sockets', '1000,10000'],
   ['webhooks/run.mjs'],
+  ['push/run.mjs'],
   ['messages/run.mjs', '--postgres'],
   ['webhooks/run.mjs', '--postgres'],
   ['fanout/run.mjs', '--sockets', '1000', '--redis'],
