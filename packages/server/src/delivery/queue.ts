@@ -17,7 +17,10 @@ import type { Dialect } from '../storage/database.js'
 import { prepareBySize } from '../storage/prepared.js'
 import type { Database } from '../storage/schema.js'
 import { isoAt } from './clock.js'
-import { AttemptInserts, CHUNK, type Delivery, type Executor, type NewDelivery, PENDING, type RecordedAttempt, attemptRow, deliveryFromRow } from './rows.js'
+import { AttemptInserts, CHUNK, type Delivery, type Executor, type NewDelivery, PENDING, type RecordedAttempt, attemptRow, deliveryFromRow, padded } from './rows.js'
+
+/** Bound values per outcome in `record`: 100 rows (CHUNK) stay well under SQLite's bound-parameter limit. */
+const RECORD_COLUMNS = 6
 
 export interface ClaimRequest {
   owner: string
@@ -37,6 +40,7 @@ export class DeliveryQueue {
   private readonly inserts: AttemptInserts
   private readonly candidatesQuery
   private readonly leaseQuery
+  private readonly recordQuery
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -90,6 +94,22 @@ export class DeliveryQueue {
         .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', arg(2))]))
         .returningAll(),
     )
+    // Arguments: attempted_at, owner, then RECORD_COLUMNS per outcome (id, status, response_status,
+    // duration_ms, error, response_body). Integers cast: PostgreSQL reads the parameters of a
+    // VALUES list as text.
+    this.recordQuery = prepareBySize((arg, size) => {
+      const rows = Array.from({ length: size }, (_, row) => {
+        const at = (column: number) => arg(2 + row * RECORD_COLUMNS + column)
+        return sql`(${at(0)}, ${at(1)}, cast(${at(2)} as integer), cast(${at(3)} as integer), ${at(4)}, ${at(5)})`
+      })
+      const update = sql<{ id: string }>`
+        update deliveries set status = v.column2, response_status = v.column3, duration_ms = v.column4, error = v.column5,
+          response_body = v.column6, attempted_at = ${arg(0)}, lease_owner = null, lease_until = null
+        from (values ${sql.join(rows)}) as v
+        where deliveries.id = v.column1 and deliveries.status = ${PENDING} and deliveries.lease_owner = ${arg(1)}
+        returning deliveries.id`
+      return { compile: () => update.compile(db) }
+    })
   }
 
   /**
@@ -132,7 +152,9 @@ export class DeliveryQueue {
       ids.push(row.id)
     }
     if (ids.length === 0) return { leased: [], drained }
-    const leased = await this.transaction((trx) => this.leaseQuery(ids.length).execute(trx, [owner, isoAt(now + leaseMs), due, ...ids]))
+    // Padded to few sizes (rows.ts); a claim larger than 256 rows (rare) is its own size.
+    const leasing = padded(ids, 256)
+    const leased = await this.transaction((trx) => this.leaseQuery(leasing.length).execute(trx, [owner, isoAt(now + leaseMs), due, ...leasing]))
     const sorted = leased.map(deliveryFromRow).sort((a, b) => a.nextAttemptAt.localeCompare(b.nextAttemptAt) || a.eventPosition - b.eventPosition)
     return { leased: sorted, drained }
   }
@@ -146,18 +168,12 @@ export class DeliveryQueue {
    */
   async record(db: Executor, owner: string, outcomes: readonly RecordedAttempt[], now: number): Promise<Set<string>> {
     const written = new Set<string>()
+    const attemptedAt = isoAt(now)
     for (let i = 0; i < outcomes.length; i += CHUNK) {
-      const rows = outcomes.slice(i, i + CHUNK).map(({ delivery: d, outcome: o }) =>
-        // Integers cast: PostgreSQL reads the parameters of a VALUES list as text.
-        sql`(${d.id}, ${o.status}, cast(${o.responseStatus} as integer), cast(${o.durationMs} as integer), ${o.error}, ${o.responseBody})`,
-      )
-      const updated = await sql<{ id: string }>`
-        update deliveries set status = v.column2, response_status = v.column3, duration_ms = v.column4, error = v.column5,
-          response_body = v.column6, attempted_at = ${isoAt(now)}, lease_owner = null, lease_until = null
-        from (values ${sql.join(rows)}) as v
-        where deliveries.id = v.column1 and deliveries.status = ${PENDING} and deliveries.lease_owner = ${owner}
-        returning deliveries.id`.execute(db)
-      for (const { id } of updated.rows) written.add(id)
+      const chunk = padded(outcomes.slice(i, i + CHUNK), CHUNK)
+      const args: unknown[] = [attemptedAt, owner]
+      for (const { delivery: d, outcome: o } of chunk) args.push(d.id, o.status, o.responseStatus, o.durationMs, o.error, o.responseBody)
+      for (const { id } of await this.recordQuery(chunk.length).execute(db, args)) written.add(id)
     }
     const retries = outcomes.filter((r) => r.retryAt !== null && written.has(r.delivery.id))
     await this.inserts.insert(db, retries.map(({ delivery: d, retryAt }) => attemptRow(d, d.attempt + 1, retryAt!, now)))

@@ -66,6 +66,22 @@ export const PENDING = sql.lit('pending' as const)
 export const CHUNK = 100
 const INSERT_COLUMNS = 9
 
+/**
+ * A statement built once per size (storage/prepared.ts prepareBySize) costs a compilation the
+ * first time each size is met, and batches come in every size: a list is padded up to the next
+ * power of two (at most `max`, its chunk) by repeating its last entry, so that a handful of
+ * statements serve every batch. Repeating an entry changes no result where this is used: an `in`
+ * list, or VALUES rows joined by id (the same row twice updates it once, with the same values).
+ */
+export function padded<T>(items: readonly T[], max: number): readonly T[] {
+  let size = 1
+  while (size < items.length) size *= 2
+  size = Math.min(size, max)
+  if (size <= items.length || items.length === 0) return items
+  const last = items[items.length - 1]!
+  return [...items, ...Array.from({ length: size - items.length }, () => last)]
+}
+
 /** The values of one pending attempt, dated by when it is due (the log lists a retry after the attempt it follows). */
 export function attemptRow(d: NewDelivery, attempt: number, dueAt: number, now: number): unknown[] {
   return [newSortableId('delivery', dueAt), d.destination, d.eventId, d.eventPosition, d.eventType, d.orderKey, attempt, isoAt(dueAt), isoAt(now)]

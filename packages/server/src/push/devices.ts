@@ -7,7 +7,9 @@
  */
 import type { Kysely } from 'kysely'
 import { newId } from '../core/ids.js'
+import { padded } from '../delivery/rows.js'
 import { isUniqueViolation } from '../storage/database.js'
+import { type Arg, prepareBySize } from '../storage/prepared.js'
 import type { Database } from '../storage/schema.js'
 import { type Device, MAX_DEVICES_PER_USER, PLATFORM_OF, type PushScope, deviceFromRow } from './model.js'
 import type { ProviderType } from './provider.js'
@@ -25,7 +27,15 @@ export interface NewDevice {
 const CHUNK = 500
 
 export class DeviceStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  // Run for every batch of notifications the worker sends: built once (storage/prepared.ts).
+  private readonly byIdsQuery
+  private readonly touchQuery
+
+  constructor(private readonly db: Kysely<Database>) {
+    const idArgs = (arg: Arg, size: number, from: number) => Array.from({ length: size }, (_, i) => arg(from + i))
+    this.byIdsQuery = prepareBySize((arg, size) => db.selectFrom('push_devices').selectAll().where('id', 'in', idArgs(arg, size, 0)))
+    this.touchQuery = prepareBySize((arg, size) => db.updateTable('push_devices').set({ last_used_at: arg(0) }).where('id', 'in', idArgs(arg, size, 1)))
+  }
 
   /** Registers (or re-registers) a device; `created` is false when the token was already this user's. */
   async register(scope: PushScope, userId: string, input: NewDevice, now: string): Promise<{ device: Device; created: boolean }> {
@@ -143,7 +153,8 @@ export class DeviceStore {
   async byIds(ids: readonly string[]): Promise<Map<string, Device>> {
     const found = new Map<string, Device>()
     for (let i = 0; i < ids.length; i += CHUNK) {
-      const rows = await this.db.selectFrom('push_devices').selectAll().where('id', 'in', ids.slice(i, i + CHUNK)).execute()
+      const chunk = padded(ids.slice(i, i + CHUNK), CHUNK)
+      const rows = await this.byIdsQuery(chunk.length).execute(this.db, chunk)
       for (const row of rows) found.set(row.id, deviceFromRow(row))
     }
     return found
@@ -157,7 +168,8 @@ export class DeviceStore {
   /** The devices were just pushed to (least recently used counts pushes too). */
   async touch(db: Executor, ids: readonly string[], now: string): Promise<void> {
     for (let i = 0; i < ids.length; i += CHUNK) {
-      await db.updateTable('push_devices').set({ last_used_at: now }).where('id', 'in', ids.slice(i, i + CHUNK)).execute()
+      const chunk = padded(ids.slice(i, i + CHUNK), CHUNK)
+      await this.touchQuery(chunk.length).execute(db, [now, ...chunk])
     }
   }
 }

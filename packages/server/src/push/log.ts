@@ -7,6 +7,7 @@
  */
 import { type Kysely, sql } from 'kysely'
 import { newSortableId } from '../core/ids.js'
+import { padded } from '../delivery/rows.js'
 import { prepare, prepareBySize } from '../storage/prepared.js'
 import type { Database } from '../storage/schema.js'
 import { type Notification, type NotificationStatus, type PushScope, notificationFromRow } from './model.js'
@@ -38,12 +39,15 @@ export interface NotificationUpdate {
 const COLUMNS = 16
 /** Rows per insert, under SQLite's oldest bound-parameter limit (999). */
 const CHUNK = 60
-/** Outcomes per update (5 parameters each). */
+/** Outcomes per update (UPDATE_COLUMNS parameters each). */
 const UPDATE_CHUNK = 150
+const UPDATE_COLUMNS = 5
 
 export class PushLog {
   private readonly insertQuery
   private readonly updateQuery
+  private readonly updateManyQuery
+  private readonly byIdsQuery
 
   constructor(private readonly db: Kysely<Database>) {
     this.insertQuery = prepareBySize((arg, size) =>
@@ -91,6 +95,27 @@ export class PushLog {
         })
         .where('id', '=', arg(0)),
     )
+    // Arguments: updated_at, then UPDATE_COLUMNS per notification (id, status, attempt,
+    // response_status, reason). Integers cast: PostgreSQL reads the parameters of a VALUES list as text.
+    this.updateManyQuery = prepareBySize((arg, size) => {
+      const rows = Array.from({ length: size }, (_, row) => {
+        const at = (column: number) => arg(1 + row * UPDATE_COLUMNS + column)
+        return sql`(${at(0)}, ${at(1)}, cast(${at(2)} as integer), cast(${at(3)} as integer), ${at(4)})`
+      })
+      // The message is kept while the notification is pending, and only then.
+      const update = sql`
+        update push_log set status = v.column2, attempt = v.column3, response_status = v.column4, reason = v.column5,
+          updated_at = ${arg(0)}, message = case when v.column2 = 'pending' then push_log.message else null end
+        from (values ${sql.join(rows)}) as v
+        where push_log.id = v.column1`
+      return { compile: () => update.compile(db) }
+    })
+    this.byIdsQuery = prepareBySize((arg, size) =>
+      db
+        .selectFrom('push_log')
+        .selectAll()
+        .where('id', 'in', Array.from({ length: size }, (_, i) => arg(i))),
+    )
   }
 
   /**
@@ -129,7 +154,8 @@ export class PushLog {
   async byIds(ids: readonly string[]): Promise<Map<string, Notification>> {
     const found = new Map<string, Notification>()
     for (let i = 0; i < ids.length; i += 500) {
-      const rows = await this.db.selectFrom('push_log').selectAll().where('id', 'in', ids.slice(i, i + 500)).execute()
+      const chunk = padded(ids.slice(i, i + 500), 500)
+      const rows = await this.byIdsQuery(chunk.length).execute(this.db, chunk)
       for (const row of rows) found.set(row.id, notificationFromRow(row))
     }
     return found
@@ -144,16 +170,10 @@ export class PushLog {
     if (updates.length === 1) return this.update(db, updates[0]!.id, updates[0]!.update, now)
     const at = new Date(now).toISOString()
     for (let i = 0; i < updates.length; i += UPDATE_CHUNK) {
-      // Integers cast: PostgreSQL reads the parameters of a VALUES list as text.
-      const rows = updates
-        .slice(i, i + UPDATE_CHUNK)
-        .map(({ id, update: u }) => sql`(${id}, ${u.status}, cast(${u.attempt} as integer), cast(${u.responseStatus} as integer), ${u.reason})`)
-      // The message is kept while the notification is pending, and only then.
-      await sql`
-        update push_log set status = v.column2, attempt = v.column3, response_status = v.column4, reason = v.column5,
-          updated_at = ${at}, message = case when v.column2 = 'pending' then push_log.message else null end
-        from (values ${sql.join(rows)}) as v
-        where push_log.id = v.column1`.execute(db)
+      const chunk = padded(updates.slice(i, i + UPDATE_CHUNK), UPDATE_CHUNK)
+      const args: unknown[] = [at]
+      for (const { id, update: u } of chunk) args.push(id, u.status, u.attempt, u.responseStatus, u.reason)
+      await this.updateManyQuery(chunk.length).execute(db, args)
     }
   }
 
