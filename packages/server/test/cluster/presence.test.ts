@@ -49,6 +49,7 @@ describe('memory presence', () => {
   })
 })
 
+// Needs a live Redis (PARLEY_TEST_REDIS_URL); CI sets it and PARLEY_TEST_REQUIRE_SERVICES=1, so there it never skips.
 describe.skipIf(!redisUrl)('Redis presence against a live Redis', () => {
   const url = redisUrl!
   const errors: string[] = []
