@@ -16,6 +16,7 @@
  */
 import type { Kysely } from 'kysely'
 import { randomBase62 } from '../core/ids.js'
+import { type Pace, paced } from '../lib/pace.js'
 import type { Database } from '../storage/schema.js'
 import type { Clock } from './clock.js'
 import type { DeliveryQueue } from './queue.js'
@@ -70,6 +71,8 @@ export interface WorkerOptions {
    * event loop). Longer means fewer, larger transactions; the rows stay leased meanwhile.
    */
   flushDelayMs?: number
+  /** Background work that gives way to other work (push: sends first): claims and writes wait for their turns. */
+  pace?: Pace
 }
 
 export interface WorkerEvents {
@@ -138,9 +141,15 @@ export class DeliveryWorker {
     this.wake()
   }
 
-  /** Looks for due work now (rows were queued, or the clock moved). */
-  wake(): void {
-    this.nothingOutside = null
+  /**
+   * Looks for due work now: rows were queued (for `queuedFor`, when the caller knows), or the clock
+   * moved. Rows queued only for destinations that had nothing claimable outside them leave that
+   * knowledge standing: a burst queued batch by batch for one full destination (a send storm's
+   * notifications) would otherwise cost a look past the whole backlog per batch.
+   */
+  wake(queuedFor?: ReadonlySet<string>): void {
+    const stillKnown = queuedFor !== undefined && this.nothingOutside !== null && [...queuedFor].every((d) => this.nothingOutside!.has(d))
+    if (!stillKnown) this.nothingOutside = null
     this.claim()
   }
 
@@ -213,17 +222,20 @@ export class DeliveryWorker {
             skipped = true
             break
           }
-          const { leased, drained: out } = await this.queue.claim({
-            owner: this.owner,
-            now: this.clock.now(),
-            leaseMs: this.options.leaseMs,
-            limit,
-            full,
-            roomFor: room,
-            orderWaitMs: this.options.orderWaitMs,
+          const { leased, drained: out } = await paced(this.options.pace, async () => {
+            const claimed = await this.queue.claim({
+              owner: this.owner,
+              now: this.clock.now(),
+              leaseMs: this.options.leaseMs,
+              limit,
+              full,
+              roomFor: room,
+              orderWaitMs: this.options.orderWaitMs,
+            })
+            if (claimed.leased.length > 0) await this.hold(claimed.leased)
+            return claimed
           })
-          if (leased.length > 0) await this.hold(leased)
-          else if (out) this.nothingOutside = new Set(full)
+          if (leased.length === 0 && out) this.nothingOutside = new Set(full)
           drained = out
           if (drained) break
         }
@@ -343,13 +355,15 @@ export class DeliveryWorker {
     })
     let written: Set<string>
     try {
-      written = await this.queue.transaction(async (trx) => {
-        const ids = await this.queue.record(trx, this.owner, recorded, now)
-        const outcomes = recorded.filter(({ delivery }) => ids.has(delivery.id)).map(({ delivery, outcome, retryAt }) => ({ delivery, outcome, final: retryAt === null }))
-        if (this.handler.recordedAll) await this.handler.recordedAll(trx, outcomes, now)
-        else for (const { delivery, outcome, final } of outcomes) await this.handler.recorded(trx, delivery, outcome, final, now)
-        return ids
-      })
+      written = await paced(this.options.pace, () =>
+        this.queue.transaction(async (trx) => {
+          const ids = await this.queue.record(trx, this.owner, recorded, now)
+          const outcomes = recorded.filter(({ delivery }) => ids.has(delivery.id)).map(({ delivery, outcome, retryAt }) => ({ delivery, outcome, final: retryAt === null }))
+          if (this.handler.recordedAll) await this.handler.recordedAll(trx, outcomes, now)
+          else for (const { delivery, outcome, final } of outcomes) await this.handler.recorded(trx, delivery, outcome, final, now)
+          return ids
+        }),
+      )
     } catch (error) {
       // Not written: the leases run out and the attempts are made again (at least once).
       this.events.onError(error, 'recording deliveries')

@@ -15,6 +15,7 @@
  * commits late is never skipped.
  */
 import type { Kysely } from 'kysely'
+import { type Pace, paced } from '../lib/pace.js'
 import type { Dialect } from '../storage/database.js'
 import type { Database } from '../storage/schema.js'
 import type { EventConsumers } from './consumers.js'
@@ -54,8 +55,12 @@ export interface OutboxConsumer<Handled> {
   handled(result: Handled): void
   /** At start and every pollMs, before reading. */
   onPoll(): void
-  /** Another batch waits for what else is on this turn of the event loop. */
-  yieldBetweenBatches: boolean
+  /**
+   * Background work that gives way to the node's other work (push: sends go first): each batch
+   * waits for its turn, and another batch waits for what else is on this turn of the event loop.
+   * Without it, batches follow each other at once.
+   */
+  pace?: Pace
   onError(error: unknown, context: string): void
   /** What a failed read is reported as. */
   errorContext: string
@@ -111,9 +116,8 @@ export class OutboxReader<Handled> {
       try {
         do {
           this.again = false
-          while (!this.stopped && (await this.step())) {
-            // Another batch, after what else waits on this turn of the event loop (push: sends go first).
-            if (this.options.yieldBetweenBatches) await new Promise((resolve) => setImmediate(resolve))
+          while (!this.stopped && (await paced(this.options.pace, () => this.step()))) {
+            if (this.options.pace) await new Promise((resolve) => setImmediate(resolve))
           }
         } while (this.again && !this.stopped)
       } catch (error) {

@@ -9,6 +9,7 @@ import type { KeyObject } from 'node:crypto'
 import http2 from 'node:http2'
 import { SignJWT } from 'jose'
 import { invalidParam } from '../core/errors.js'
+import type { MaybePromise } from '../lib/maybe-promise.js'
 import { objectAt, privateKeyAt, stringAt } from './keys.js'
 import {
   apnsPayload,
@@ -119,10 +120,12 @@ class ApnsProvider implements PushProvider {
   }
 
   private async post(token: string, body: string, message: PushMessage, signal: AbortSignal) {
+    // A token in hand starts the request within this call: its cost is the caller's (pacer.ts).
+    const jwt = this.tokens.current()
     const answer = await this.connection.post(
       `/3/device/${encodeURIComponent(token)}`,
       {
-        authorization: `bearer ${await this.tokens.current()}`,
+        authorization: `bearer ${typeof jwt === 'string' ? jwt : await jwt}`,
         'apns-push-type': 'alert',
         'apns-topic': this.settings.bundleId,
         'apns-collapse-id': message.messageId,
@@ -155,9 +158,10 @@ class ProviderTokens {
     private readonly now: () => number,
   ) {}
 
-  current(): Promise<string> {
+  /** The token now, or a promise of one while it is (re)signed. */
+  current(): MaybePromise<string> {
     const now = this.now()
-    if (this.cached && now - this.cached.issuedAt < PROVIDER_TOKEN_RENEW_MS && now >= this.cached.issuedAt) return Promise.resolve(this.cached.jwt)
+    if (this.cached && now - this.cached.issuedAt < PROVIDER_TOKEN_RENEW_MS && now >= this.cached.issuedAt) return this.cached.jwt
     this.signing ??= this.sign(now).finally(() => (this.signing = null))
     return this.signing
   }

@@ -16,10 +16,10 @@ import type { Clock } from '../delivery/clock.js'
 import type { Delivery } from '../delivery/rows.js'
 import type { RetrySchedule } from '../delivery/schedule.js'
 import type { Attempt, AttemptOutcome, DeliveryHandler, RecordedOutcome } from '../delivery/worker.js'
+import type { Pace } from '../lib/pace.js'
 import type { Database } from '../storage/schema.js'
 import type { DeviceStore } from './devices.js'
 import type { NotificationUpdate, PushLog } from './log.js'
-import type { PushPacer } from './pacer.js'
 import { type Device, type Notification, targetOf } from './model.js'
 import type { ProviderCache } from './providers.js'
 import type { ProviderType, PushProvider, PushResult } from './provider.js'
@@ -58,7 +58,8 @@ export class PushDispatcher implements DeliveryHandler {
     private readonly db: Kysely<Database>,
     private readonly providers: ProviderCache,
     private readonly clock: Clock,
-    private readonly pacer: PushPacer,
+    /** Sends first (pacer.ts). */
+    private readonly pace: Pace,
   ) {}
 
   async prepare(batch: readonly Delivery[]): Promise<Map<string, Attempt>> {
@@ -116,10 +117,13 @@ export class PushDispatcher implements DeliveryHandler {
 
   private async attempt(provider: PushProvider, device: Device, notification: Notification, delivery: Delivery, signal: AbortSignal): Promise<PushAttemptOutcome> {
     // While the node is busy with sends, they go first (pacer.ts).
-    await this.pacer.turn(signal)
+    await this.pace.turn(signal)
     if (signal.aborted) return notAttempted('not sent: the node stopped')
     const started = performance.now()
-    const result = await provider.send(targetOf(device), notification.message!, signal)
+    const sending = provider.send(targetOf(device), notification.message!, signal)
+    // What the request costs the event loop: building and writing it (its answer is read as it comes).
+    this.pace.spent(performance.now() - started)
+    const result = await sending
     const durationMs = Math.round(performance.now() - started)
     const base = { responseStatus: result.responseStatus, durationMs, responseBody: null, retryAfterMs: result.retryAfterMs, push: { result, deviceId: device.id } }
     const reason = result.reason ?? (result.responseStatus === null ? 'no answer' : `HTTP ${result.responseStatus}`)

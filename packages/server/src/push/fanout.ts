@@ -27,6 +27,7 @@ import type { Dialect } from '../storage/database.js'
 import type { Database } from '../storage/schema.js'
 import type { NewNotification, PushLog } from './log.js'
 import type { PushScope } from './model.js'
+import type { PushPacer } from './pacer.js'
 import type { NewMessage, Recipients } from './recipients.js'
 import { type ProviderSettingsStore, type StoredProvider, scopeKey } from './settings.js'
 
@@ -49,12 +50,12 @@ export const destinationOf = (scope: PushScope, provider: string): string => `${
 export interface PushFanoutOptions {
   pollMs: number
   onError(error: unknown, context: string): void
-  /** Notifications were queued: wake the worker. */
-  onQueued(): void
+  /** Notifications were queued for these destinations: wake the worker. */
+  onQueued(destinations: ReadonlySet<string>): void
   /** Notifications were written (test ones are final at once: metrics). */
   onWritten(written: readonly NewNotification[]): void
-  /** Whether the node is busy with other work (sends go first: pacer.ts). */
-  busy(): boolean
+  /** Sends go first (pacer.ts): whether the node is busy with them, and the turns of push work. */
+  pacer: Pick<PushPacer, 'busy' | 'turn' | 'spent'>
 }
 
 export class PushFanout {
@@ -89,11 +90,11 @@ export class PushFanout {
       },
       handled: (written) => {
         if (written.length > 0) options.onWritten(written)
-        if (written.some((n) => n.status === 'pending')) options.onQueued()
+        const queued = new Set(written.filter((n) => n.status === 'pending').map((n) => destinationOf(n.scope, n.provider)))
+        if (queued.size > 0) options.onQueued(queued)
       },
       onPoll: () => this.refreshScopes().catch((error) => options.onError(error, 'reading push providers')),
-      // Sends go first: another batch waits for what else is on this turn of the event loop.
-      yieldBetweenBatches: true,
+      pace: options.pacer,
       onError: options.onError,
       errorContext: 'queuing push notifications',
     })
@@ -121,7 +122,7 @@ export class PushFanout {
         this.gathering = null
         this.run()
       },
-      this.options.busy() ? GATHER_BUSY_MS : GATHER_MS,
+      this.options.pacer.busy() ? GATHER_BUSY_MS : GATHER_MS,
     )
   }
 

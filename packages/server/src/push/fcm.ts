@@ -9,6 +9,7 @@
 import type { KeyObject } from 'node:crypto'
 import { SignJWT } from 'jose'
 import { invalidParam } from '../core/errors.js'
+import type { MaybePromise } from '../lib/maybe-promise.js'
 import { AddressGuard } from '../delivery/address-guard.js'
 import { Http1Client, type HttpAnswer } from './http1.js'
 import { objectAt, privateKeyAt, stringAt } from './keys.js'
@@ -118,7 +119,9 @@ class FcmProvider implements PushProvider {
     if (!target.token) return result('failed', null, 'no device token')
     const body = JSON.stringify(fcmPayload(message, target.token))
     try {
-      let token = await this.tokens.current()
+      // A token in hand starts the request within this call: its cost is the caller's (pacer.ts).
+      const current = this.tokens.current()
+      let token = typeof current === 'string' ? current : await current
       let answer = await this.post(token, body, signal)
       if (answer.status === 401) {
         token = await this.tokens.refresh(token)
@@ -202,14 +205,15 @@ class AccessTokens {
     this.tokenUri = new URL(this.audience)
   }
 
-  current(): Promise<string> {
-    if (this.cached && this.now() < this.cached.expiresAt - ACCESS_TOKEN_MARGIN_MS) return Promise.resolve(this.cached.token)
+  /** The access token now, or a promise of one while it is exchanged. */
+  current(): MaybePromise<string> {
+    if (this.cached && this.now() < this.cached.expiresAt - ACCESS_TOKEN_MARGIN_MS) return this.cached.token
     this.exchanging ??= this.exchange().finally(() => (this.exchanging = null))
     return this.exchanging
   }
 
   /** `stale` was refused: exchange again, unless a concurrent send already did. */
-  refresh(stale: string): Promise<string> {
+  refresh(stale: string): MaybePromise<string> {
     if (this.cached?.token === stale) this.cached = null
     return this.current()
   }

@@ -1,44 +1,59 @@
 /**
  * Sends before pushes. While the node is busy with sends — it committed at least
  * BUSY_EVENTS_PER_SECOND messages in the last second and its event loop was at least
- * BUSY_UTILIZATION busy — provider requests start at most PACED_PER_TICK every TICK_MS, and the rest wait: a push
- * is not worth a slower send, and a burst of them (a message to a large group, or a notification
- * for every message of a send storm) would otherwise take the event loop (and, on SQLite, the one
- * connection) from the sends. What waits longer than MAX_WAIT_MS goes ahead anyway, so pushes are
- * late under load, never lost to it; this is well within a claim's lease (setup.ts
- * LEASE_MARGIN_MS). With no other work (a burst alone) nothing waits.
+ * BUSY_UTILIZATION busy — push work (reading new messages for their notifications, claiming
+ * notifications, the provider requests, writing their outcomes) takes at most SHARE of the node's
+ * time: each piece says how long it ran, and the next one starts once the time earned at SHARE of
+ * the clock has paid for it (a credit of at most CREDIT_MAX_MS saved up). A send storm that makes
+ * a notification of every message is therefore slowed by about SHARE, not by however much push work
+ * it makes: the pushes fall behind while it lasts (what they still need is durable, in the outbox
+ * and the delivery queue) and catch up at full speed once it ends. With no other work (a burst to a
+ * large group alone) nothing waits.
+ *
+ * A piece that waited MAX_WAIT_MS goes anyway: claimed notifications wait in memory, and their
+ * claim (setup.ts) lasts longer than that.
  */
 import { performance } from 'node:perf_hooks'
+import type { Pace } from '../lib/pace.js'
 
 /** Messages committed per second (over the last second) from which the node counts as busy. */
 export const BUSY_EVENTS_PER_SECOND = 50
 /** Share of the event loop's time spent working (over the last tick) from which it counts as busy. */
 const BUSY_UTILIZATION = 0.5
+/** How often busyness is measured, at most. */
 export const TICK_MS = 200
-/** Requests started per tick while busy (100 a second). */
-export const PACED_PER_TICK = 20
-export const MAX_WAIT_MS = 5_000
+/** The share of the node's time push work may take while it is busy with sends. */
+export const SHARE = 0.05
+/** Push time saved up while push had nothing to do, spent at once when it has (ms). */
+export const CREDIT_MAX_MS = 10
+export const MAX_WAIT_MS = 10_000
 
 interface Waiter {
   since: number
   resolve(): void
 }
 
-export class PushPacer {
+export class PushPacer implements Pace {
   /** Messages committed per 100 ms slot, over the last second (a ring). */
   private readonly slots = new Array<number>(10).fill(0)
   private slot = 0
   private slotStartedAt = 0
+  private credit = CREDIT_MAX_MS
+  private creditAt: number
   private waiting: Waiter[] = []
   private timer: NodeJS.Timeout | null = null
+  private immediate: NodeJS.Immediate | null = null
   private measuredAt = 0
   private wasBusy = false
+  private closed = false
 
   constructor(
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => performance.now(),
     /** The share of time the event loop worked since the last call (0–1). */
     private readonly loopUtilization: () => number = eventLoopUtilizationSinceLastCall(),
-  ) {}
+  ) {
+    this.creditAt = now()
+  }
 
   /** A message was committed on this node (the bus). */
   committed(): void {
@@ -46,14 +61,13 @@ export class PushPacer {
     this.slots[this.slot]!++
   }
 
-  /** Resolves when a provider request may start, or at once when `signal` fires (the node stops). */
-  turn(signal: AbortSignal): Promise<void> {
-    if (this.waiting.length === 0 && !this.busy()) return Promise.resolve()
+  turn(signal?: AbortSignal): Promise<void> {
+    if (this.closed || (this.waiting.length === 0 && this.mayStart())) return Promise.resolve()
     return new Promise<void>((resolve) => {
       const waiter: Waiter = {
         since: this.now(),
         resolve: () => {
-          signal.removeEventListener('abort', abandon)
+          signal?.removeEventListener('abort', abandon)
           resolve()
         },
       }
@@ -61,40 +75,27 @@ export class PushPacer {
         this.waiting = this.waiting.filter((w) => w !== waiter)
         resolve()
       }
-      signal.addEventListener('abort', abandon, { once: true })
+      signal?.addEventListener('abort', abandon, { once: true })
       this.waiting.push(waiter)
       this.schedule()
     })
   }
 
-  /** Stops the clock; lets anything still waiting go. */
+  spent(ms: number): void {
+    // Work done while the node is not busy costs the sends nothing.
+    if (!this.busy()) return
+    this.earn()
+    this.credit -= ms
+  }
+
+  /** Stops pacing (the node stops): what waits goes, and so does whatever asks from now on. */
   close(): void {
+    this.closed = true
     if (this.timer) clearTimeout(this.timer)
+    if (this.immediate) clearImmediate(this.immediate)
     this.timer = null
+    this.immediate = null
     for (const waiter of this.waiting.splice(0)) waiter.resolve()
-  }
-
-  private schedule(): void {
-    if (this.timer) return
-    this.timer = setTimeout(() => {
-      this.timer = null
-      this.release()
-    }, TICK_MS)
-    this.timer.unref()
-  }
-
-  private release(): void {
-    const now = this.now()
-    const busy = this.busy()
-    let released = 0
-    while (this.waiting.length > 0) {
-      const next = this.waiting[0]!
-      if (busy && released >= PACED_PER_TICK && now - next.since < MAX_WAIT_MS) break
-      this.waiting.shift()
-      next.resolve()
-      released++
-    }
-    if (this.waiting.length > 0) this.schedule()
   }
 
   /** Busy: many messages committed lately and the event loop mostly working (measured at most once per tick). */
@@ -106,6 +107,56 @@ export class PushPacer {
     const utilization = this.loopUtilization()
     this.wasBusy = this.slots.reduce((sum, n) => sum + n, 0) >= BUSY_EVENTS_PER_SECOND && utilization >= BUSY_UTILIZATION
     return this.wasBusy
+  }
+
+  private mayStart(): boolean {
+    if (!this.busy()) return true
+    this.earn()
+    return this.credit > 0
+  }
+
+  /** Credit for the time since it was last counted, at SHARE. */
+  private earn(): void {
+    const now = this.now()
+    this.credit = Math.min(CREDIT_MAX_MS, this.credit + (now - this.creditAt) * SHARE)
+    this.creditAt = now
+  }
+
+  /**
+   * The next look at the line: right after what was let go has run (and said what it spent) while
+   * there is credit; else once the credit will have paid for the debt (busyness looked at again
+   * every tick at least).
+   */
+  private schedule(): void {
+    if (this.timer || this.immediate) return
+    this.earn()
+    if (this.credit > 0 || !this.busy()) {
+      this.immediate = setImmediate(() => {
+        this.immediate = null
+        this.release()
+      })
+      return
+    }
+    const wait = Math.min(TICK_MS, Math.ceil(-this.credit / SHARE) + 1)
+    this.timer = setTimeout(() => {
+      this.timer = null
+      this.release()
+    }, wait)
+    this.timer.unref()
+  }
+
+  /** While the node is not busy, all who wait go; while it is, the first, if it has credit (or waited too long). */
+  private release(): void {
+    if (!this.busy()) {
+      for (const waiter of this.waiting.splice(0)) waiter.resolve()
+      return
+    }
+    const first = this.waiting[0]
+    if (first && (this.mayStart() || this.now() - first.since >= MAX_WAIT_MS)) {
+      this.waiting.shift()
+      first.resolve()
+    }
+    if (this.waiting.length > 0) this.schedule()
   }
 
   /** Moves the ring to the slot of `now`, clearing the slots passed. */

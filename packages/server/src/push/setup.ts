@@ -66,7 +66,7 @@ export interface PushDeps {
 const POLL_MS = 1000
 /** Sends in flight on a node, in all and per provider of a tenant environment. */
 const CONCURRENCY = 256
-const CONCURRENCY_PER_PROVIDER = 64
+const CONCURRENCY_PER_PROVIDER = 128
 /** A claim covers two sends (one it waits behind, its own) and this much more, for the outcome to be written. */
 const LEASE_MARGIN_MS = 10_000
 const CLOSE_GRACE_MS = 5_000
@@ -109,6 +109,7 @@ export function createPush(deps: PushDeps) {
       orderWaitMs: 0,
       closeGraceMs: Math.min(CLOSE_GRACE_MS, settings.timeoutMs),
       flushDelayMs: FLUSH_DELAY_MS,
+      pace: pacer,
     },
     {
       onError,
@@ -123,8 +124,8 @@ export function createPush(deps: PushDeps) {
   const fanout = new PushFanout(dialect, new EventConsumers(db), providerSettings, recipients, log, queue, clock, {
     pollMs: POLL_MS,
     onError,
-    onQueued: () => worker.wake(),
-    busy: () => pacer.busy(),
+    onQueued: (destinations) => worker.wake(destinations),
+    pacer,
     onWritten: (written) => {
       for (const n of written) if (n.status === 'test') metrics.counted(n.provider, 'test')
     },
@@ -161,9 +162,10 @@ export function createPush(deps: PushDeps) {
     },
     async close(): Promise<void> {
       unsubscribe?.()
+      // First: what waits for its turn goes now, so that stopping does not wait for turns.
+      pacer.close()
       await fanout.stop()
       await worker.close()
-      pacer.close()
       await providers.close()
     },
     /** Deletes finished notifications and attempts older than the log's retention. */

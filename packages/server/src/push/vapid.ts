@@ -10,6 +10,7 @@
 import { createECDH, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { SignJWT } from 'jose'
 import { invalidParam } from '../core/errors.js'
+import type { MaybePromise } from '../lib/maybe-promise.js'
 
 export interface VapidKeys {
   publicKey: string
@@ -66,11 +67,15 @@ export class VapidAuthorizations {
     private readonly now: () => number,
   ) {}
 
-  async header(endpoint: URL): Promise<string> {
+  header(endpoint: URL): MaybePromise<string> {
     const audience = endpoint.origin
     const now = this.now()
     const cached = this.byAudience.get(audience)
     if (cached && cached.expiresAt - now > REUSE_WHILE_MS && cached.expiresAt - now <= VAPID_TOKEN_LIFETIME_MS) return cached.header
+    return this.sign(audience, now)
+  }
+
+  private async sign(audience: string, now: number): Promise<string> {
     const expiresAt = now + VAPID_TOKEN_LIFETIME_MS
     const token = await new SignJWT({ aud: audience, sub: this.subject })
       .setProtectedHeader({ typ: 'JWT', alg: 'ES256' })

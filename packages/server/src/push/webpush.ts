@@ -133,11 +133,13 @@ class WebPushProvider implements PushProvider {
     } catch (error) {
       return result('failed', null, error instanceof BadSubscriptionKeys ? `bad subscription keys: ${error.message}` : 'payload too large for Web Push')
     }
+    // A header in hand starts the request within this call: its cost is the caller's (pacer.ts).
+    const authorization = this.vapid.header(endpoint)
     const answer = await this.poster.post(
       endpoint,
       body,
       {
-        Authorization: await this.vapid.header(endpoint),
+        Authorization: typeof authorization === 'string' ? authorization : await authorization,
         TTL: String(this.ttlSeconds),
         'Content-Encoding': 'aes128gcm',
         'Content-Type': 'application/octet-stream',

@@ -62,7 +62,6 @@ export class WebhookFanout {
         if (deliveries > 0) options.onQueued()
       },
       onPoll: () => this.refreshScopes().catch((error) => options.onError(error, 'reading webhook endpoints')),
-      yieldBetweenBatches: false,
       onError: options.onError,
       errorContext: 'queuing webhook deliveries',
     })

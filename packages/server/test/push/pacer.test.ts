@@ -1,9 +1,10 @@
 /**
- * The pacer (push/pacer.ts) on its own, with a clock and an event-loop figure the test sets: sends
- * first while the node is busy, nobody waits when it is not, and nobody waits past MAX_WAIT_MS.
+ * The pacer (push/pacer.ts) on its own, with a clock and an event-loop figure the test sets: while
+ * the node is busy with sends, push work gets SHARE of the time and no more (and no less); nobody
+ * waits when it is not busy, and nobody waits past MAX_WAIT_MS.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { BUSY_EVENTS_PER_SECOND, MAX_WAIT_MS, PACED_PER_TICK, PushPacer, TICK_MS } from '../../src/push/pacer.js'
+import { BUSY_EVENTS_PER_SECOND, CREDIT_MAX_MS, MAX_WAIT_MS, PushPacer, SHARE } from '../../src/push/pacer.js'
 
 describe('push pacer', () => {
   let utilization = 1
@@ -27,14 +28,37 @@ describe('push pacer', () => {
   const busyWithSends = () => {
     for (let i = 0; i < BUSY_EVENTS_PER_SECOND; i++) pacer.committed()
   }
+  /** Keeps the node busy for `ms` (sends committed all along), the clock moving 10 ms at a time. */
+  async function busyFor(ms: number) {
+    for (let t = 0; t < ms; t += 10) {
+      if (t % 100 === 0) busyWithSends()
+      await vi.advanceTimersByTimeAsync(10)
+    }
+  }
+  /** Pieces of push work of `pieceMs` each, one after the other, each in its turn; how many ran so far. */
+  function work(pieceMs: number) {
+    let ran = 0
+    let stopped = false
+    void (async () => {
+      while (!stopped) {
+        await pacer.turn()
+        if (stopped) return
+        ran++
+        pacer.spent(pieceMs)
+        // A piece ends on a later turn of the event loop (its I/O), as real work does.
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    })()
+    return { ran: () => ran, stop: () => (stopped = true) }
+  }
 
-  it('lets every request start at once while few events are committed, however busy the loop', async () => {
+  it('lets every piece start at once while few events are committed, however busy the loop', async () => {
     const started = turns(100)
     await vi.advanceTimersByTimeAsync(0)
     expect(started()).toBe(100)
   })
 
-  it('lets every request start at once while the loop is mostly idle, however many events are committed', async () => {
+  it('lets every piece start at once while the loop is mostly idle, however many events are committed', async () => {
     busyWithSends()
     utilization = 0.2
     const started = turns(100)
@@ -42,36 +66,57 @@ describe('push pacer', () => {
     expect(started()).toBe(100)
   })
 
-  it('starts PACED_PER_TICK requests a tick while the node is busy, then all of them once it is not', async () => {
+  it('gives push work SHARE of the time while the node is busy: not more, and not less', async () => {
     busyWithSends()
+    await vi.advanceTimersByTimeAsync(250)
+    const pieceMs = 2
+    const pieces = work(pieceMs)
+    const seconds = 10
+    await busyFor(seconds * 1000)
+    pieces.stop()
+    const spent = pieces.ran() * pieceMs
+    // What SHARE of the time earns, plus what was saved up before, give or take the piece in hand.
+    expect(spent).toBeLessThanOrEqual(SHARE * seconds * 1000 + CREDIT_MAX_MS + pieceMs)
+    expect(spent).toBeGreaterThanOrEqual(SHARE * seconds * 1000 - pieceMs)
+  })
+
+  it('lets all that waits go once the node is no longer busy', async () => {
+    busyWithSends()
+    await vi.advanceTimersByTimeAsync(250)
+    pacer.spent(1000)
     const started = turns(100)
-    await vi.advanceTimersByTimeAsync(0)
+    await busyFor(500)
     expect(started()).toBe(0)
-    await vi.advanceTimersByTimeAsync(TICK_MS)
-    expect(started()).toBe(PACED_PER_TICK)
-    busyWithSends()
-    await vi.advanceTimersByTimeAsync(TICK_MS)
-    expect(started()).toBe(2 * PACED_PER_TICK)
-    // A second without events: no longer busy.
-    await vi.advanceTimersByTimeAsync(1000)
+    // A second without sends: no longer busy.
+    await vi.advanceTimersByTimeAsync(1200)
     expect(started()).toBe(100)
   })
 
-  it('lets a request that waited MAX_WAIT_MS go, busy or not', async () => {
+  it('counts no work done while the node was not busy against it once it is', async () => {
+    pacer.spent(60_000)
     busyWithSends()
-    const started = turns(1000)
-    for (let t = 0; t < MAX_WAIT_MS - TICK_MS; t += TICK_MS) {
-      busyWithSends()
-      await vi.advanceTimersByTimeAsync(TICK_MS)
-    }
-    expect(started()).toBeLessThanOrEqual((MAX_WAIT_MS / TICK_MS) * PACED_PER_TICK)
-    busyWithSends()
-    await vi.advanceTimersByTimeAsync(2 * TICK_MS)
-    expect(started()).toBe(1000)
+    await vi.advanceTimersByTimeAsync(250)
+    const started = turns(1)
+    await vi.advanceTimersByTimeAsync(0)
+    expect(started()).toBe(1)
   })
 
-  it('ends the wait of a request whose node stops', async () => {
+  it('lets a piece that waited MAX_WAIT_MS go, busy or not', async () => {
     busyWithSends()
+    await vi.advanceTimersByTimeAsync(250)
+    // A debt the share would take far longer than MAX_WAIT_MS to pay.
+    pacer.spent(10 * MAX_WAIT_MS)
+    const started = turns(3)
+    await busyFor(MAX_WAIT_MS - 500)
+    expect(started()).toBe(0)
+    await busyFor(1000)
+    expect(started()).toBe(3)
+  })
+
+  it('ends the wait of a piece whose node stops, and makes none wait after close', async () => {
+    busyWithSends()
+    await vi.advanceTimersByTimeAsync(250)
+    pacer.spent(1000)
     const controller = new AbortController()
     const started = turns(10, controller)
     await vi.advanceTimersByTimeAsync(0)
@@ -79,5 +124,14 @@ describe('push pacer', () => {
     controller.abort()
     await vi.advanceTimersByTimeAsync(0)
     expect(started()).toBe(10)
+    const waiting = turns(5)
+    await vi.advanceTimersByTimeAsync(0)
+    expect(waiting()).toBe(0)
+    pacer.close()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(waiting()).toBe(5)
+    const afterClose = turns(1)
+    await vi.advanceTimersByTimeAsync(0)
+    expect(afterClose()).toBe(1)
   })
 })
