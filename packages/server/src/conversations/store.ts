@@ -198,28 +198,39 @@ export class ConversationStore {
 
   /**
    * Unread messages per conversation for one member: above its read position, not its own, not
-   * deleted. One grouped query served by the messages primary key (conversation, seq).
+   * deleted. One query, a count per membership served by the messages primary key (conversation, seq).
    */
   async unreadCounts(scope: ChatScope, userId: string, conversationIds: string[] | null): Promise<Map<string, number>> {
     if (conversationIds !== null && conversationIds.length === 0) return new Map()
     let query = this.db
       .selectFrom('members as mb')
-      .innerJoin('messages as m', (join) =>
-        join
-          .onRef('m.tenant_id', '=', 'mb.tenant_id')
-          .onRef('m.environment', '=', 'mb.environment')
-          .onRef('m.conversation_id', '=', 'mb.conversation_id')
-          .onRef('m.seq', '>', 'mb.last_read_seq'),
-      )
-      .select(['mb.conversation_id as conversationId', (eb) => eb.fn.countAll<string | number>().as('unread')])
+      .select((eb) => [
+        'mb.conversation_id as conversationId',
+        // Per membership, a range of the messages' primary key, in seq order so that PostgreSQL
+        // takes that index even before its statistics know the table (push/unread.ts says why).
+        eb
+          .selectFrom(
+            eb
+              .selectFrom('messages as m')
+              .select('m.seq')
+              .whereRef('m.tenant_id', '=', 'mb.tenant_id')
+              .whereRef('m.environment', '=', 'mb.environment')
+              .whereRef('m.conversation_id', '=', 'mb.conversation_id')
+              .whereRef('m.seq', '>', 'mb.last_read_seq')
+              .where('m.sender_id', '<>', userId)
+              .where('m.deleted_at', 'is', null)
+              .orderBy('m.seq')
+              .as('w'),
+          )
+          .select((inner) => inner.fn.countAll<string | number>().as('n'))
+          .as('unread'),
+      ])
       .where('mb.tenant_id', '=', scope.tenantId)
       .where('mb.environment', '=', scope.environment)
       .where('mb.user_id', '=', userId)
-      .where('m.sender_id', '<>', userId)
-      .where('m.deleted_at', 'is', null)
     if (conversationIds !== null) query = query.where('mb.conversation_id', 'in', conversationIds)
-    const rows = await query.groupBy('mb.conversation_id').execute()
-    return new Map(rows.map((r) => [r.conversationId, Number(r.unread)]))
+    const rows = await query.execute()
+    return new Map(rows.filter((r) => Number(r.unread) > 0).map((r) => [r.conversationId, Number(r.unread)]))
   }
 
   async update(scope: ChatScope, id: string, changes: { name?: string | null; metadata?: Record<string, unknown> | null }, updatedAt: string, db: Db) {
