@@ -19,6 +19,8 @@ import { ConversationReader } from '../conversations/reader.js'
 import { ConversationService } from '../conversations/service.js'
 import { ConversationStore } from '../conversations/store.js'
 import { EventBus } from '../events/bus.js'
+import { EventConsumers } from '../events/consumers.js'
+import { registerConsumerLag } from '../events/metrics.js'
 import { EventRetention } from '../events/retention.js'
 import { UnitOfWork } from '../events/unit-of-work.js'
 import { RequestLimits } from '../http/rate-limits.js'
@@ -139,6 +141,7 @@ export async function buildServices(config: Readonly<Config>, store: Store, limi
   // Webhooks: the outbox fanned out to endpoints, delivered by the queue's worker (started in jobs.ts).
   // Push shares the queue (and its figures): the outbox fanned out to members' devices.
   const deliveryMetrics = new DeliveryMetrics(metrics.registry, clock)
+  registerConsumerLag(metrics.registry, new EventConsumers(store.db))
   const webhooks = createWebhooks({
     db: store.db,
     dialect: store.dialect,

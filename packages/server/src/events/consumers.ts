@@ -85,6 +85,17 @@ export class EventConsumers {
       .execute()
   }
 
+  /**
+   * How far each consumer is behind the outbox: the positions committed after its own (gaps
+   * counted as events; a consumer that waits at a gap shows it); an empty outbox is 0 behind.
+   */
+  async lags(): Promise<Map<string, number>> {
+    const top = await this.db.selectFrom('events').select((eb) => eb.fn.max('position').as('top')).executeTakeFirst()
+    const end = Number(top?.top ?? 0)
+    const rows = await this.db.selectFrom('event_consumers').select(['name', 'position']).execute()
+    return new Map(rows.map((row) => [row.name, Math.max(0, end - Number(row.position))]))
+  }
+
   /** `name` reads no more: it no longer holds events back. */
   async unregister(name: string): Promise<void> {
     await this.db.deleteFrom('event_consumers').where('name', '=', name).execute()

@@ -152,6 +152,27 @@ describe.each(ENGINES)('domain events on %s', (engine) => {
     expect(created.map((e) => JSON.parse(e.data).id).sort()).toEqual(messages.map((m: any) => m.id).sort())
   })
 
+  it('shows on /metrics how far each consumer is behind the outbox', async () => {
+    const consumers = new EventConsumers(t.parley.store.db)
+    const lagOnMetrics = async () => {
+      const text = (await t.call('GET', '/metrics', { auth: t.adminKey })).text
+      return Number(/^parley_event_consumer_lag\{consumer="lag-probe"\} (\d+)$/m.exec(text)?.[1])
+    }
+    const start = await consumers.register('lag-probe')
+    try {
+      const c = await w.group(['ann', 'bob'])
+      for (let i = 0; i < 3; i++) await w.secret('POST', `/v1/conversations/${c}/messages`, { text: `lag ${i}`, senderId: 'ann' })
+      // conversation.created, member events and three messages, all after the probe's position.
+      const behind = (await consumers.lags()).get('lag-probe')!
+      expect(behind).toBeGreaterThanOrEqual(4)
+      expect(await lagOnMetrics()).toBe(behind)
+      await consumers.advance('lag-probe', start + behind)
+      expect(await lagOnMetrics()).toBe(0)
+    } finally {
+      await consumers.unregister('lag-probe')
+    }
+  })
+
   it('carries the environment of the change', async () => {
     await w.t.call('POST', '/v1/users', { auth: w.tenant.testKey, body: { id: 'tess' } })
     const events = await capture(() => w.t.call('POST', '/v1/conversations', { auth: w.tenant.testKey, body: { type: 'group', members: ['tess'] } }))
