@@ -27,7 +27,9 @@ export class Http1Client {
     private readonly guard: AddressGuard | null,
     private readonly timeoutMs = PUSH_TIMEOUT_MS,
   ) {
-    const options = { keepAlive: true, maxFreeSockets: 64, scheduling: 'lifo' as const, ...(guard ? { lookup: guard.lookup } : {}) }
+    // Idle connections kept per host: as many as a provider may have sends in flight (setup.ts), so
+    // the next burst reuses them rather than opening half of them again.
+    const options = { keepAlive: true, maxFreeSockets: 128, scheduling: 'lifo' as const, ...(guard ? { lookup: guard.lookup } : {}) }
     this.agents = { 'http:': new http.Agent(options), 'https:': new https.Agent(options) }
   }
 

@@ -21,11 +21,12 @@ export const BUSY_EVENTS_PER_SECOND = 50
 /** Share of the event loop's time spent working (over the last tick) from which it counts as busy. */
 const BUSY_UTILIZATION = 0.5
 /** How often busyness is measured, at most. */
-export const TICK_MS = 200
+const TICK_MS = 200
 /** The share of the node's time push work may take while it is busy with sends. */
 export const SHARE = 0.05
 /** Push time saved up while push had nothing to do, spent at once when it has (ms). */
 export const CREDIT_MAX_MS = 10
+/** How long a piece waits at most, busy or not (within a claim's lease). */
 export const MAX_WAIT_MS = 10_000
 
 interface Waiter {
@@ -46,6 +47,8 @@ export class PushPacer implements Pace {
   private measuredAt = 0
   private wasBusy = false
   private closed = false
+  /** While busy, one piece starts per turn of the event loop, so that each says what it spent before the next. */
+  private startedThisTurn = false
 
   constructor(
     private readonly now: () => number = () => performance.now(),
@@ -62,7 +65,7 @@ export class PushPacer implements Pace {
   }
 
   turn(signal?: AbortSignal): Promise<void> {
-    if (this.closed || (this.waiting.length === 0 && this.mayStart())) return Promise.resolve()
+    if (this.closed || (this.waiting.length === 0 && this.mayStartNow())) return Promise.resolve()
     return new Promise<void>((resolve) => {
       const waiter: Waiter = {
         since: this.now(),
@@ -113,6 +116,19 @@ export class PushPacer implements Pace {
     if (!this.busy()) return true
     this.earn()
     return this.credit > 0
+  }
+
+  /**
+   * For a piece that asks while nobody waits: while busy, only the first of this turn of the event
+   * loop (many asking at once — a claim's attempts — would all find the credit unspent).
+   */
+  private mayStartNow(): boolean {
+    if (!this.mayStart()) return false
+    if (!this.wasBusy) return true
+    if (this.startedThisTurn) return false
+    this.startedThisTurn = true
+    setImmediate(() => (this.startedThisTurn = false))
+    return true
   }
 
   /** Credit for the time since it was last counted, at SHARE. */

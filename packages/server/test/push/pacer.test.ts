@@ -80,6 +80,18 @@ describe('push pacer', () => {
     expect(spent).toBeGreaterThanOrEqual(SHARE * seconds * 1000 - pieceMs)
   })
 
+  it('starts one piece per turn of the event loop while busy, so that each is counted before the next', async () => {
+    busyWithSends()
+    await vi.advanceTimersByTimeAsync(250)
+    const started = turns(10)
+    await Promise.resolve()
+    await Promise.resolve()
+    expect(started()).toBe(1)
+    // Pieces that cost nothing leave the credit as it was: the others follow, one a turn.
+    await vi.advanceTimersByTimeAsync(50)
+    expect(started()).toBe(10)
+  })
+
   it('lets all that waits go once the node is no longer busy', async () => {
     busyWithSends()
     await vi.advanceTimersByTimeAsync(250)
