@@ -4,6 +4,7 @@ import { toJson } from '../lib/json.js'
 import { prepare } from '../storage/prepared.js'
 import type { Database } from '../storage/schema.js'
 import { type ChatScope, type Conversation, type Member, conversationFromRow, memberFromRow } from './model.js'
+import { unreadOfMembership } from './unread-query.js'
 
 type Db = Kysely<Database>
 
@@ -198,33 +199,13 @@ export class ConversationStore {
 
   /**
    * Unread messages per conversation for one member: above its read position, not its own, not
-   * deleted. One query, a count per membership served by the messages primary key (conversation, seq).
+   * deleted (unread-query.ts): one query, a count per membership.
    */
   async unreadCounts(scope: ChatScope, userId: string, conversationIds: string[] | null): Promise<Map<string, number>> {
     if (conversationIds !== null && conversationIds.length === 0) return new Map()
     let query = this.db
       .selectFrom('members as mb')
-      .select((eb) => [
-        'mb.conversation_id as conversationId',
-        // Per membership, a range of the messages' primary key, in seq order so that PostgreSQL
-        // takes that index even before its statistics know the table (push/unread.ts says why).
-        eb
-          .selectFrom(
-            eb
-              .selectFrom('messages as m')
-              .select('m.seq')
-              .whereRef('m.tenant_id', '=', 'mb.tenant_id')
-              .whereRef('m.environment', '=', 'mb.environment')
-              .whereRef('m.conversation_id', '=', 'mb.conversation_id')
-              .whereRef('m.seq', '>', 'mb.last_read_seq')
-              .where('m.sender_id', '<>', userId)
-              .where('m.deleted_at', 'is', null)
-              .orderBy('m.seq')
-              .as('w'),
-          )
-          .select((inner) => inner.fn.countAll<string | number>().as('n'))
-          .as('unread'),
-      ])
+      .select((eb) => ['mb.conversation_id as conversationId', unreadOfMembership(eb).as('unread')])
       .where('mb.tenant_id', '=', scope.tenantId)
       .where('mb.environment', '=', scope.environment)
       .where('mb.user_id', '=', userId)

@@ -2,7 +2,8 @@
  * The node's side of the delivery queue: it claims due rows, makes their attempts with bounded
  * concurrency (in all, and per destination, so one slow or dead receiver holds at most its own
  * share of the node), records each outcome and schedules the retry. What an attempt is (the
- * payload, the signature, what an answer means) belongs to the consumer, behind DeliveryHandler.
+ * payload, the signature, what an answer means) belongs to the consumer, behind DeliveryHandler
+ * (handler.ts).
  *
  * Claiming ahead: the node holds up to twice its concurrency in leased rows, per destination too.
  * Rows beyond the running bound wait in memory and start as attempts finish, and the queue is
@@ -14,44 +15,13 @@
  * written together in the next transaction, with the consumer's own state changes (an endpoint
  * disabled) in that same transaction.
  */
-import type { Kysely } from 'kysely'
 import { randomBase62 } from '../core/ids.js'
 import { type Pace, paced } from '../lib/pace.js'
-import type { Database } from '../storage/schema.js'
 import type { Clock } from './clock.js'
+import type { Attempt, AttemptOutcome, DeliveryHandler } from './handler.js'
 import type { DeliveryQueue } from './queue.js'
-import type { AttemptRecord, Delivery } from './rows.js'
+import type { Delivery } from './rows.js'
 import { type RetrySchedule, nextDelayMs } from './schedule.js'
-
-/** What an attempt came to, as the consumer judges the answer it got. */
-export interface AttemptOutcome extends AttemptRecord {
-  /** For a failure: whether to try again (as the schedule allows). */
-  retry: boolean
-  /** The receiver's Retry-After, in ms. */
-  retryAfterMs: number | null
-}
-
-/** Makes one attempt; the signal fires when the node stops before it finished. */
-export type Attempt = (signal: AbortSignal) => Promise<AttemptOutcome>
-
-export interface DeliveryHandler {
-  /** One attempt per delivery of a claimed batch (what they need is loaded for the batch at once). */
-  prepare(batch: readonly Delivery[]): Promise<Map<string, Attempt>>
-  /**
-   * Runs in the transaction that records an outcome: the consumer's own state (a destination
-   * disabled, say). `final`: no retry follows.
-   */
-  recorded(trx: Kysely<Database>, delivery: Delivery, outcome: AttemptOutcome, final: boolean, now: number): Promise<void>
-  /** Instead of `recorded` once per outcome: all the outcomes of one transaction at once (fewer statements). */
-  recordedAll?(trx: Kysely<Database>, outcomes: readonly RecordedOutcome[], now: number): Promise<void>
-}
-
-/** An outcome written, for DeliveryHandler.recordedAll. */
-export interface RecordedOutcome {
-  delivery: Delivery
-  outcome: AttemptOutcome
-  final: boolean
-}
 
 export interface WorkerOptions {
   schedule: RetrySchedule

@@ -27,10 +27,9 @@ export class EventConsumers {
 
   /** Registers `name` at the end of the outbox, unless registered already; returns its position. */
   async register(name: string): Promise<number> {
-    const top = await this.db.selectFrom('events').select((eb) => eb.fn.max('position').as('top')).executeTakeFirst()
     await this.db
       .insertInto('event_consumers')
-      .values({ name, position: Number(top?.top ?? 0), updated_at: new Date().toISOString() })
+      .values({ name, position: await this.end(), updated_at: new Date().toISOString() })
       .onConflict((oc) => oc.column('name').doNothing())
       .execute()
     return this.position(name)
@@ -90,10 +89,15 @@ export class EventConsumers {
    * counted as events; a consumer that waits at a gap shows it); an empty outbox is 0 behind.
    */
   async lags(): Promise<Map<string, number>> {
-    const top = await this.db.selectFrom('events').select((eb) => eb.fn.max('position').as('top')).executeTakeFirst()
-    const end = Number(top?.top ?? 0)
+    const end = await this.end()
     const rows = await this.db.selectFrom('event_consumers').select(['name', 'position']).execute()
     return new Map(rows.map((row) => [row.name, Math.max(0, end - Number(row.position))]))
+  }
+
+  /** The outbox's last position (0 while it is empty). */
+  private async end(): Promise<number> {
+    const top = await this.db.selectFrom('events').select((eb) => eb.fn.max('position').as('top')).executeTakeFirst()
+    return Number(top?.top ?? 0)
   }
 
   /** `name` reads no more: it no longer holds events back. */

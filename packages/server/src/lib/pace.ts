@@ -17,9 +17,9 @@ export interface Pace {
  * statements run on the event loop, so that is its cost; a database across the network makes it
  * count its waits too, which paces it more tightly than it needs, never less.
  */
-export async function paced<T>(pace: Pace | undefined, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+export async function paced<T>(pace: Pace | undefined, work: () => Promise<T>): Promise<T> {
   if (!pace) return work()
-  await pace.turn(signal)
+  await pace.turn()
   const started = performance.now()
   try {
     return await work()

@@ -11,6 +11,7 @@
  * GET /v1/me/unread); a conversation with more unread counts as at most UNREAD_WINDOW.
  */
 import { type Kysely, sql } from 'kysely'
+import { unreadOfMembership } from '../conversations/unread-query.js'
 import type { Database } from '../storage/schema.js'
 import type { PushScope } from './model.js'
 
@@ -23,27 +24,7 @@ export async function unreadTotals(db: Kysely<Database>, scope: PushScope, userI
   for (let i = 0; i < userIds.length; i += CHUNK) {
     const rows = await db
       .selectFrom('members as mb')
-      .select((eb) => {
-        // Per membership, a range of the messages' primary key: the scan stops after the window,
-        // whatever lies beyond. A subquery in seq order rather than a join: PostgreSQL, its
-        // statistics not yet caught up with a busy new table, planned the join (and a plain
-        // subquery) as a scan of all the tenant's messages per membership — 70–100 ms a batch;
-        // the order leaves it the primary key, whatever the statistics say.
-        const window = eb
-          .selectFrom('messages as m')
-          .select('m.seq')
-          .whereRef('m.tenant_id', '=', 'mb.tenant_id')
-          .whereRef('m.environment', '=', 'mb.environment')
-          .whereRef('m.conversation_id', '=', 'mb.conversation_id')
-          .whereRef('m.seq', '>', 'mb.last_read_seq')
-          .where(sql<boolean>`m.seq <= mb.last_read_seq + ${sql.lit(UNREAD_WINDOW)}`)
-          .whereRef('m.sender_id', '<>', 'mb.user_id')
-          .where('m.deleted_at', 'is', null)
-          .orderBy('m.seq')
-          .limit(sql.lit(UNREAD_WINDOW))
-        const unread = eb.selectFrom(window.as('w')).select((inner) => inner.fn.countAll().as('n'))
-        return ['mb.user_id as userId', sql<string | number>`sum((${unread}))`.as('unread')]
-      })
+      .select((eb) => ['mb.user_id as userId', sql<string | number>`sum((${unreadOfMembership(eb, UNREAD_WINDOW)}))`.as('unread')])
       .where('mb.tenant_id', '=', scope.tenantId)
       .where('mb.environment', '=', scope.environment)
       .where('mb.user_id', 'in', userIds.slice(i, i + CHUNK))
